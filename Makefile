@@ -1,0 +1,57 @@
+# Front door: `make run` builds the warehouse on the embedded DuckDB default;
+# `make test` runs everything CI checks. Both set up .venv themselves.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+export DBT_PROFILES_DIR := $(CURDIR)
+export HEALTH_RAW_DIR ?= data/raw
+export HEALTH_DB_PATH ?= data/customer_health.duckdb
+
+# Size of the demo data set that `make run` generates when HEALTH_RAW_DIR is empty.
+DEMO_ACCOUNTS ?= 1000
+DEMO_DAYS ?= 730
+DEMO_SEED ?= 42
+
+.PHONY: run test setup data build summary lint pytest clean
+
+run: data build summary
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required (set PYTHON=/path/to/python3.11)")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+data: setup
+	@if [ -f "$(HEALTH_RAW_DIR)/_manifest.json" ]; then \
+		echo "Raw data found in $(HEALTH_RAW_DIR)"; \
+	else \
+		$(BIN)/python scripts/generate_data.py --accounts $(DEMO_ACCOUNTS) --days $(DEMO_DAYS) \
+			--seed $(DEMO_SEED) --out "$(HEALTH_RAW_DIR)"; \
+	fi
+
+build: setup
+	@mkdir -p "$(dir $(HEALTH_DB_PATH))"
+	$(BIN)/dbt build
+
+summary: setup
+	$(BIN)/python scripts/portfolio_summary.py --db "$(HEALTH_DB_PATH)"
+
+lint: setup
+	$(BIN)/ruff check scripts tests
+	$(BIN)/ruff format --check scripts tests
+	HEALTH_DB_PATH=$$(mktemp -d)/lint.duckdb $(BIN)/sqlfluff lint models tests analyses
+
+pytest: setup
+	$(BIN)/python -m pytest
+
+test: lint pytest
+
+clean:
+	rm -rf target logs dbt_packages

@@ -1,0 +1,1 @@
+{{ quarantine_raw_rows('billing', 'invoices', ref('base_billing__invoices')) }}

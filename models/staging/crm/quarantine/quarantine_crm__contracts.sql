@@ -1,0 +1,1 @@
+{{ quarantine_raw_rows('crm', 'contracts', ref('base_crm__contracts')) }}

@@ -1,0 +1,1 @@
+{{ quarantine_raw_rows('crm', 'stakeholder_events', ref('base_crm__stakeholder_events')) }}

@@ -1,0 +1,1 @@
+{{ quarantine_raw_rows('product', 'features', ref('base_product__features')) }}

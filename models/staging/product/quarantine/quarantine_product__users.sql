@@ -1,0 +1,1 @@
+{{ quarantine_raw_rows('product', 'users', ref('base_product__users')) }}

@@ -1,0 +1,1 @@
+{{ quarantine_raw_rows('support', 'tickets', ref('base_support__tickets')) }}

@@ -1,0 +1,141 @@
+"""Print a short portfolio summary of a built customer-health warehouse.
+
+Reads the DuckDB file read-only: the data window, raw-data quality (rows staged and
+quarantined per table), accounts and ARR per segment, and, once the scoring marts are
+built, accounts per health band and the worst-scored accounts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import duckdb
+from rich.console import Console
+from rich.table import Table
+
+DEFAULT_DB = "data/customer_health.duckdb"
+WORST_ACCOUNTS = 10
+
+
+def relation_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
+    """Whether `schema.name` is a table or view in the database."""
+    row = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, name],
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def quality_table(con: duckdb.DuckDBPyConnection) -> Table:
+    """Rows per raw table: raw, staged, quarantined and the quarantined share."""
+    table = Table(title="Raw data quality")
+    for column in ("source.table", "raw rows", "staged", "quarantined", "share"):
+        table.add_column(column, justify="left" if column == "source.table" else "right")
+    rows = con.execute(
+        """
+        select source_name || '.' || table_name, raw_rows, staged_rows, quarantined_rows,
+               quarantined_share
+        from marts.rpt_raw_table_quality
+        order by source_name, table_name
+        """
+    ).fetchall()
+    for name, raw_rows, staged, quarantined, share in rows:
+        style = "red" if share > 0.05 else "yellow" if share > 0.01 else ""
+        table.add_row(
+            name, f"{raw_rows:,}", f"{staged:,}", f"{quarantined:,}", f"{share:.2%}", style=style
+        )
+    return table
+
+
+def segment_table(con: duckdb.DuckDBPyConnection, as_of: object) -> Table:
+    """Accounts and ARR of contracts active on the scoring date, per segment."""
+    table = Table(title=f"Accounts with an active contract on {as_of}")
+    for column in ("segment", "accounts", "ARR (USD)"):
+        table.add_column(column, justify="left" if column == "segment" else "right")
+    rows = con.execute(
+        """
+        select accounts.segment, count(distinct accounts.account_id), sum(contracts.arr)
+        from staging.stg_crm__accounts as accounts
+        inner join staging.stg_crm__contracts as contracts
+            on accounts.account_id = contracts.account_id
+        where contracts.start_date <= ? and contracts.end_date >= ?
+            and contracts.signed_at < cast(? as date) + interval 1 day
+        group by accounts.segment
+        order by accounts.segment
+        """,
+        [as_of, as_of, as_of],
+    ).fetchall()
+    for segment, accounts, arr in rows:
+        table.add_row(segment, f"{accounts:,}", f"{arr:,.0f}")
+    return table
+
+
+def band_tables(con: duckdb.DuckDBPyConnection) -> list[Table]:
+    """Accounts per health band and the worst-scored accounts, from dim_account_health."""
+    bands = Table(title="Accounts per health band")
+    for column in ("band", "accounts", "share"):
+        bands.add_column(column, justify="left" if column == "band" else "right")
+    for band, accounts, share in con.execute(
+        """
+        select health_band, count(*), count(*) / sum(count(*)) over ()
+        from marts.dim_account_health
+        group by health_band
+        order by min(coalesce(health_score, -1)) desc
+        """
+    ).fetchall():
+        bands.add_row(band, f"{accounts:,}", f"{share:.1%}")
+    worst = Table(title=f"{WORST_ACCOUNTS} lowest health scores")
+    for column in ("account", "segment", "score", "band", "trend"):
+        worst.add_column(column)
+    for name, segment, score, band, trend in con.execute(
+        f"""
+        select account_name, segment, health_score, health_band, trend
+        from marts.dim_account_health
+        where health_score is not null
+        order by health_score, account_id
+        limit {WORST_ACCOUNTS}
+        """
+    ).fetchall():
+        worst.add_row(name, segment, f"{score:.1f}", band, str(trend))
+    return [bands, worst]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--db",
+        default=os.environ.get("HEALTH_DB_PATH", DEFAULT_DB),
+        help="DuckDB warehouse file (default: $HEALTH_DB_PATH or %(default)s)",
+    )
+    args = parser.parse_args(argv)
+    console = Console()
+    if not Path(args.db).exists():
+        console.print(f"[red]No warehouse at {args.db}: run `make run` first.[/red]")
+        return 1
+    with duckdb.connect(args.db, read_only=True) as con:
+        return render(con, console, args.db)
+
+
+def render(con: duckdb.DuckDBPyConnection, console: Console, label: str) -> int:
+    """Print the summary of the warehouse behind `con`; 1 when its marts are not built."""
+    if not relation_exists(con, "marts", "rpt_raw_table_quality"):
+        console.print(f"[red]{label} has no built marts: run `dbt build` first.[/red]")
+        return 1
+    as_of = con.execute("select max(as_of_date) from marts.rpt_raw_table_quality").fetchone()
+    as_of_date = as_of[0] if as_of else None
+    console.print(f"[bold]Customer health portfolio[/bold] as of {as_of_date} ({label})")
+    console.print(quality_table(con))
+    console.print(segment_table(con, as_of_date))
+    if relation_exists(con, "marts", "dim_account_health"):
+        for table in band_tables(con):
+            console.print(table)
+    else:
+        console.print("Health bands appear here once the scoring marts are built.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

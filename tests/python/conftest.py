@@ -1,0 +1,52 @@
+"""Shared pytest fixtures."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from healthgen.generator import Config, generate
+
+HealthgenExtract = Callable[..., Path]
+
+
+@pytest.fixture(scope="session")
+def healthgen_extract(tmp_path_factory: pytest.TempPathFactory) -> HealthgenExtract:
+    """Factory for synthetic raw extracts, generated once per argument set per session.
+
+    Call it with ``accounts``, ``days``, ``seed``, ``dirty``, ``dirty_rate``, ``chunk_size``
+    and ``start_date`` (all optional); it returns the output directory. Treat it as
+    read-only: other tests share it.
+    """
+    cache: dict[tuple[object, ...], Path] = {}
+
+    def make(
+        accounts: int = 120,
+        days: int = 150,
+        seed: int = 11,
+        dirty: bool = False,
+        dirty_rate: float = 0.02,
+        chunk_size: int = 50,
+        start_date: dt.date = dt.date(2024, 1, 1),
+    ) -> Path:
+        key = (accounts, days, seed, dirty, dirty_rate, chunk_size, start_date)
+        if key not in cache:
+            out = tmp_path_factory.mktemp("healthgen_extract")
+            generate(
+                Config(
+                    accounts=accounts,
+                    days=days,
+                    seed=seed,
+                    out=out,
+                    start_date=start_date,
+                    dirty=dirty,
+                    dirty_rate=dirty_rate,
+                    chunk_size=chunk_size,
+                )
+            )
+            cache[key] = out
+        return cache[key]
+
+    return make

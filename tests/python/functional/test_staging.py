@@ -1,0 +1,201 @@
+"""Staging on generated data: clean data stages whole, defects land in quarantine."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import portfolio_summary
+import pytest
+from dbt.cli.main import dbtRunnerResult
+from harness import (
+    PRIMARY_KEYS,
+    TABLE_SOURCES,
+    DbtProject,
+    generate,
+    project_for,
+    raw_row_counts,
+    statuses,
+)
+from rich.console import Console
+
+pytestmark = pytest.mark.functional
+
+QUALITY_SQL = """
+    select table_name, raw_rows, staged_rows, quarantined_rows
+    from marts.rpt_raw_table_quality
+"""
+
+
+def test_clean_data_builds_with_every_test_passing(
+    clean_build: tuple[DbtProject, dbtRunnerResult],
+) -> None:
+    _, result = clean_build
+    failing = {name: s for name, s in statuses(result).items() if s not in ("pass", "success")}
+    assert result.success, failing
+    assert failing == {}
+
+
+def test_clean_data_has_zero_quarantined_rows(
+    clean_build: tuple[DbtProject, dbtRunnerResult],
+) -> None:
+    project, _ = clean_build
+    quality = project.query(QUALITY_SQL)
+    assert len(quality) == 13
+    assert all(quarantined == 0 for _, _, _, quarantined in quality), quality
+    assert all(staged > 0 for _, _, staged, _ in quality), quality
+
+
+def test_staged_rows_match_raw_files(clean_build: tuple[DbtProject, dbtRunnerResult]) -> None:
+    project, _ = clean_build
+    in_files = raw_row_counts(project.raw_dir)
+    staged = {table: staged for table, _, staged, _ in project.query(QUALITY_SQL)}
+    assert staged == in_files
+
+
+def test_as_of_date_defaults_to_last_activity_day_and_follows_the_var(
+    clean_build: tuple[DbtProject, dbtRunnerResult],
+) -> None:
+    project, _ = clean_build
+    with duckdb.connect() as con:
+        last_day = con.execute(
+            f"select max(cast(activity_date as date)) "
+            f"from read_parquet('{project.raw_dir}/user_activity_daily/*.parquet')"
+        ).fetchone()
+    assert project.query("select distinct as_of_date from marts.rpt_raw_table_quality") == [
+        (last_day[0] if last_day else None,)
+    ]
+    result = project.invoke(
+        "run", "-s", "rpt_raw_table_quality", dbt_vars={"as_of_date": "2024-02-15"}
+    )
+    assert result.success
+    assert project.query("select distinct as_of_date from marts.rpt_raw_table_quality") == [
+        (date(2024, 2, 15),)
+    ]
+    assert project.invoke("run", "-s", "rpt_raw_table_quality").success
+
+
+def test_dirty_data_builds_and_warns_on_quarantine_share(
+    dirty_build: tuple[DbtProject, dbtRunnerResult],
+) -> None:
+    _, result = dirty_build
+    by_name = statuses(result)
+    errors = {name: s for name, s in by_name.items() if s in ("fail", "error")}
+    assert result.success, errors
+    # About 2% injected defects: above the 1% warning line, below the 5% error line.
+    assert by_name["quarantined_share_below_warning_threshold"] == "warn"
+    assert by_name["quarantined_share_below_error_threshold"] == "pass"
+    assert by_name["raw_rows_reconcile_to_staged_plus_quarantined"] == "pass"
+
+
+def test_dirty_counts_add_up_per_table(dirty_build: tuple[DbtProject, dbtRunnerResult]) -> None:
+    project, _ = dirty_build
+    in_files = raw_row_counts(project.raw_dir)
+    quality = project.query(QUALITY_SQL)
+    assert {table for table, *_ in quality} == set(in_files)
+    for table, raw_rows, staged, quarantined in quality:
+        assert raw_rows == in_files[table], table
+        assert staged + quarantined == in_files[table], table
+
+
+def injected_defects(raw_dir: Path) -> list[tuple[str, str, str | None, int]]:
+    with duckdb.connect() as con:
+        return con.execute(
+            f"""
+            select table_name, defect_kind, expected_reason, count(*)
+            from read_parquet('{raw_dir}/_defects/defects.parquet')
+            group by all
+            """
+        ).fetchall()
+
+
+def test_every_injected_defect_lands_in_quarantine_with_its_reason(
+    dirty_build: tuple[DbtProject, dbtRunnerResult],
+) -> None:
+    project, _ = dirty_build
+    defects = injected_defects(project.raw_dir)
+    expected: dict[tuple[str, str], int] = {}
+    for table, _, reason, rows in defects:
+        if reason is not None:
+            expected[(table, reason)] = expected.get((table, reason), 0) + rows
+    actual = {
+        (table, reason): rows
+        for table, reason, rows in project.query(
+            "select table_name, rejection_reason, rejected_rows from marts.rpt_quarantine_reasons"
+        )
+    }
+    assert actual == expected
+    kinds = {kind for _, kind, _, _ in defects}
+    assert kinds == {
+        "exact_duplicate",
+        "near_duplicate",
+        "null_required",
+        "unparseable",
+        "negative",
+        "future_timestamp",
+        "unknown_account",
+        "non_utc_offset",
+    }
+
+
+# Raw key columns renamed by staging.
+STAGED_NAMES = {"event_id": "stakeholder_event_id"}
+
+
+def test_non_utc_offsets_are_staged_in_utc(dirty_build: tuple[DbtProject, dbtRunnerResult]) -> None:
+    project, _ = dirty_build
+    with duckdb.connect() as con:
+        offsets = con.execute(
+            f"""
+            select table_name, column_name, row_key, original_value, injected_value
+            from read_parquet('{project.raw_dir}/_defects/defects.parquet')
+            where defect_kind = 'non_utc_offset'
+            """
+        ).fetchall()
+    assert offsets
+    checked = 0
+    for table, column, row_key, original, injected in offsets:
+        assert original.endswith("Z"), original
+        assert not injected.endswith("Z"), injected
+        name = column.lstrip("_")
+        staged_keys = [STAGED_NAMES.get(key, key) for key in PRIMARY_KEYS[table]]
+        key_text = ", ".join(f"cast({key} as varchar)" for key in staged_keys)
+        staged = project.query(
+            f"select {name} from staging.stg_{TABLE_SOURCES[table]}__{table} "
+            f"where concat_ws('|', {key_text}) = ?",
+            [row_key],
+        )
+        assert len(staged) == 1, (table, row_key)
+        with duckdb.connect() as con:
+            con.execute("set TimeZone = 'UTC'")
+            utc = con.execute(
+                "select cast(cast(? as timestamptz) as timestamp)", [original]
+            ).fetchone()
+        assert staged[0][0] == (utc[0] if utc else None), (table, column, row_key)
+        checked += 1
+    assert checked > 0
+
+
+def test_quarantine_above_error_share_fails_the_build(tmp_path: Path) -> None:
+    project = project_for(
+        tmp_path, generate(tmp_path / "raw", 40, 60, 3, "--dirty", "--dirty-rate", "0.09")
+    )
+    result = project.invoke("build")
+    by_name = statuses(result)
+    assert not result.success
+    assert by_name["quarantined_share_below_error_threshold"] == "fail"
+
+
+def test_portfolio_summary_prints_quality_and_segments(
+    clean_build: tuple[DbtProject, dbtRunnerResult],
+) -> None:
+    project, _ = clean_build
+    console = Console(record=True, width=120)
+    with duckdb.connect(str(project.db_path)) as con:
+        assert portfolio_summary.render(con, console, "test") == 0
+    text = console.export_text()
+    assert "Raw data quality" in text
+    assert "user_activity_daily" in text
+    for segment in ("SMB", "Mid-Market", "Enterprise"):
+        assert segment in text

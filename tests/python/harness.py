@@ -1,0 +1,143 @@
+"""Drive the dbt project on generated raw data with dbtRunner, for functional tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from dbt.cli.main import dbtRunner, dbtRunnerResult
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+GENERATOR = PROJECT_DIR / "scripts" / "generate_data.py"
+
+
+def generate(out: Path, accounts: int, days: int, seed: int, *extra: str) -> Path:
+    """Run the data generator CLI into `out` and return it."""
+    subprocess.run(
+        [
+            sys.executable,
+            str(GENERATOR),
+            "--accounts",
+            str(accounts),
+            "--days",
+            str(days),
+            "--seed",
+            str(seed),
+            "--out",
+            str(out),
+            *extra,
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return out
+
+
+@dataclass
+class DbtProject:
+    """The project pointed at one raw directory and one DuckDB file."""
+
+    raw_dir: Path
+    db_path: Path
+    work_dir: Path
+    results: list[dbtRunnerResult] = field(default_factory=list)
+
+    def invoke(self, *args: str, dbt_vars: dict[str, Any] | None = None) -> dbtRunnerResult:
+        env = {"HEALTH_RAW_DIR": str(self.raw_dir), "HEALTH_DB_PATH": str(self.db_path)}
+        saved = {key: os.environ.get(key) for key in env}
+        os.environ.update(env)
+        try:
+            cli_args = [
+                *args,
+                "--project-dir",
+                str(PROJECT_DIR),
+                "--profiles-dir",
+                str(PROJECT_DIR),
+                "--target-path",
+                str(self.work_dir / "target"),
+                "--log-path",
+                str(self.work_dir / "logs"),
+                "--no-partial-parse",
+                "--quiet",
+            ]
+            if dbt_vars:
+                cli_args += ["--vars", json.dumps(dbt_vars)]
+            result = dbtRunner().invoke(cli_args)
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+        self.results.append(result)
+        return result
+
+    def query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        # Same configuration as dbt-duckdb's connection, which stays open in this process.
+        with duckdb.connect(str(self.db_path)) as con:
+            return con.execute(sql, params or []).fetchall()
+
+    def manifest(self) -> dict[str, Any]:
+        return json.loads((self.work_dir / "target" / "manifest.json").read_text())
+
+
+def statuses(result: dbtRunnerResult) -> dict[str, str]:
+    """Node name -> status ('pass', 'warn', 'fail', 'error', 'success', 'skipped')."""
+    assert result.result is not None, result.exception
+    return {item.node.name: str(item.status) for item in result.result.results}
+
+
+def raw_row_counts(raw_dir: Path) -> dict[str, int]:
+    """Rows per raw table, read straight from the Parquet files."""
+    counts = {}
+    with duckdb.connect() as con:
+        for table_dir in sorted(p for p in raw_dir.iterdir() if p.is_dir()):
+            if table_dir.name.startswith("_"):
+                continue
+            sql = f"select count(*) from read_parquet('{table_dir}/*.parquet')"
+            row = con.execute(sql).fetchone()
+            counts[table_dir.name] = row[0] if row else 0
+    return counts
+
+
+def project_for(tmp: Path, raw_dir: Path) -> DbtProject:
+    return DbtProject(raw_dir=raw_dir, db_path=tmp / "warehouse.duckdb", work_dir=tmp)
+
+
+TABLE_SOURCES = {
+    "accounts": "crm",
+    "contracts": "crm",
+    "onboarding_milestones": "crm",
+    "stakeholder_events": "crm",
+    "features": "product",
+    "users": "product",
+    "user_activity_daily": "product",
+    "feature_usage_daily": "product",
+    "tickets": "support",
+    "survey_responses": "surveys",
+    "invoices": "billing",
+    "payments": "billing",
+    "account_outcomes": "outcomes",
+}
+
+PRIMARY_KEYS = {
+    "accounts": ["account_id"],
+    "contracts": ["contract_id"],
+    "onboarding_milestones": ["milestone_id"],
+    "stakeholder_events": ["event_id"],
+    "features": ["feature_id"],
+    "users": ["user_id"],
+    "user_activity_daily": ["user_id", "activity_date"],
+    "feature_usage_daily": ["account_id", "feature_id", "usage_date"],
+    "tickets": ["ticket_id"],
+    "survey_responses": ["response_id"],
+    "invoices": ["invoice_id"],
+    "payments": ["payment_id"],
+    "account_outcomes": ["outcome_id"],
+}

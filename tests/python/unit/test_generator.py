@@ -1,0 +1,789 @@
+"""The synthetic data generator: contract, determinism, prefix stability, defects, realism."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import yaml
+from healthgen.contract import TABLE_NAMES, TABLES, TABLES_BY_NAME, Table
+from healthgen.dirty import DAMAGING, KINDS
+from healthgen.generator import Config, generate
+
+REPO = Path(__file__).resolve().parents[3]
+SOURCES = sorted((REPO / "models" / "staging").glob("*/_*__sources.yml"))
+CLI = REPO / "scripts" / "generate_data.py"
+
+TS_RE = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$"
+DATE_RE = r"^\d{4}-\d{2}-\d{2}$"
+FORMAT_RE = {
+    "timestamp": TS_RE,
+    "date": DATE_RE,
+    "int": r"^(0|[1-9]\d*)$",
+    "decimal": r"^(0|[1-9]\d*)\.\d{2}$",
+    "bool": r"^(true|false)$",
+}
+CAST_TYPES = {
+    "timestamp": "timestamptz",
+    "date": "date",
+    "int": "bigint",
+    "decimal": "decimal(18,2)",
+    "bool": "boolean",
+}
+ID_RE = {
+    "account_id": r"^acc_\d{6}$",
+    "contract_id": r"^ctr_\d{9}$",
+    "milestone_id": r"^mst_\d{8}$",
+    "event_id": r"^stk_\d{10}$",
+    "contact_id": r"^con_\d{9}$",
+    "feature_id": r"^feat_\d{2}$",
+    "user_id": r"^usr_\d{10}$",
+    "ticket_id": r"^tkt_\d{11}$",
+    "response_id": r"^srv_\d{10}$",
+    "invoice_id": r"^inv_\d{10}$",
+    "payment_id": r"^pay_\d{11}$",
+    "outcome_id": r"^out_\d{9}$",
+}
+FOREIGN_KEYS = [
+    ("contracts", "account_id", "accounts", "account_id"),
+    ("onboarding_milestones", "account_id", "accounts", "account_id"),
+    ("stakeholder_events", "account_id", "accounts", "account_id"),
+    ("users", "account_id", "accounts", "account_id"),
+    ("user_activity_daily", "account_id", "accounts", "account_id"),
+    ("user_activity_daily", "user_id", "users", "user_id"),
+    ("feature_usage_daily", "account_id", "accounts", "account_id"),
+    ("feature_usage_daily", "feature_id", "features", "feature_id"),
+    ("tickets", "account_id", "accounts", "account_id"),
+    ("survey_responses", "account_id", "accounts", "account_id"),
+    ("survey_responses", "user_id", "users", "user_id"),
+    ("invoices", "account_id", "accounts", "account_id"),
+    ("invoices", "contract_id", "contracts", "contract_id"),
+    ("payments", "account_id", "accounts", "account_id"),
+    ("payments", "invoice_id", "invoices", "invoice_id"),
+    ("account_outcomes", "account_id", "accounts", "account_id"),
+]
+# The date or timestamp each child row is dated by (never before its account's creation).
+CHILD_DATES = {
+    "contracts": "signed_at",
+    "onboarding_milestones": "planned_date",
+    "stakeholder_events": "occurred_at",
+    "users": "invited_at",
+    "user_activity_daily": "activity_date",
+    "feature_usage_daily": "usage_date",
+    "tickets": "opened_at",
+    "survey_responses": "responded_at",
+    "invoices": "issued_at",
+    "payments": "attempted_at",
+    "account_outcomes": "outcome_date",
+}
+
+
+def connect(raw: Path) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    for table in TABLE_NAMES:
+        con.execute(f"create view {table} as select * from read_parquet('{raw}/{table}/*.parquet')")
+    return con
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str) -> object:
+    row = con.execute(sql).fetchone()
+    assert row is not None
+    return row[0]
+
+
+def sorted_rows(raw: Path, table: str) -> pa.Table:
+    data = pq.read_table(raw / table)
+    return data.sort_by([(c, "ascending") for c in data.column_names])
+
+
+def manifest(raw: Path) -> dict[str, object]:
+    return json.loads((raw / "_manifest.json").read_text())
+
+
+def ts(column: str) -> str:
+    return f"strptime({column}, '%Y-%m-%dT%H:%M:%SZ')"
+
+
+# ---------------------------------------------------------------------------- contract
+
+
+def test_tables_and_columns_match_the_sources_yaml() -> None:
+    assert len(SOURCES) == 6
+    declared: dict[str, tuple[str, list[dict[str, str]]]] = {}
+    for path in SOURCES:
+        for source in yaml.safe_load(path.read_text())["sources"]:
+            for table in source["tables"]:
+                declared[table["name"]] = (source["name"], table["columns"])
+    assert set(declared) == set(TABLE_NAMES)
+    for spec in TABLES:
+        source, columns = declared[spec.name]
+        assert spec.source == source
+        assert spec.column_names == [c["name"] for c in columns], spec.name
+        required = {c["name"] for c in columns if "Required" in c.get("description", "")}
+        assert {c.name for c in spec.columns if c.required} == required, spec.name
+
+
+def test_written_files_have_the_contract_columns_all_as_text(healthgen_extract) -> None:
+    raw = healthgen_extract()
+    for table in TABLE_NAMES:
+        parts = sorted((raw / table).glob("part-*.parquet"))
+        assert parts, table
+        for part in parts:
+            schema = pq.read_schema(part)
+            assert schema.names == TABLES_BY_NAME[table].column_names, part
+            assert all(f.type == pa.string() for f in schema), part
+    # 120 accounts in chunks of 50: three parts per account-level table.
+    assert len(list((raw / "users").glob("part-*.parquet"))) == 3
+
+
+def _table_rules(spec: Table, end: str) -> list[tuple[str, str]]:
+    """Per-table rules: unique keys, required values, formats, enums, ``_loaded_at``."""
+    t = spec.name
+    key = ", ".join(spec.key)
+    rules = [(f"{t} duplicate key", f"select {key} from {t} group by all having count(*) > 1")]
+    for col in spec.columns:
+        c = col.name
+        rules.append((f"{t}.{c} blank", f"select 1 from {t} where {c} = '' or trim({c}) != {c}"))
+        if col.required:
+            rules.append((f"{t}.{c} null", f"select 1 from {t} where {c} is null"))
+        pattern = FORMAT_RE.get(col.kind) or ID_RE.get(c)
+        if pattern:
+            rules.append(
+                (
+                    f"{t}.{c} format",
+                    f"select 1 from {t} where not regexp_full_match({c}, '{pattern}')",
+                )
+            )
+        if col.kind in ("timestamp", "date"):
+            target = "timestamptz" if col.kind == "timestamp" else "date"
+            bad = f"select 1 from {t} where try_cast({c} as {target}) is null and {c} is not null"
+            rules.append((f"{t}.{c} cast", bad))
+        if col.kind == "enum":
+            allowed = ", ".join(f"'{v}'" for v in spec.enums[c])
+            rules.append((f"{t}.{c} enum", f"select 1 from {t} where {c} not in ({allowed})"))
+        if col.event:
+            value = ts(c) if col.kind == "timestamp" else f"cast({c} as timestamp)"
+            rules.append((f"{t}.{c} after _loaded_at",
+                          f"select 1 from {t} where {value} > {ts('_loaded_at')}"))  # fmt: skip
+    rules.append((f"{t}._loaded_at after extract", f"select 1 from {t} where _loaded_at > {end}"))
+    rules.append(
+        (f"{t}._loaded_at time", f"select 1 from {t} where _loaded_at not like '%T23:59:59Z'")
+    )
+    # _loaded_at is the end of the day of the latest event the row shows (milestones without a
+    # completion are dated by their plan, made when the account was created).
+    events = [
+        ts(col.name) if col.kind == "timestamp" else f"cast({col.name} as timestamp)"
+        for col in spec.columns
+        if col.event
+    ]
+    if t != "onboarding_milestones":
+        latest = f"greatest({', '.join(events)})" if len(events) > 1 else events[0]
+        day = f"strftime({latest}, '%Y-%m-%d')"
+        rules.append(
+            (f"{t}._loaded_at day", f"select 1 from {t} where left(_loaded_at, 10) != {day}")
+        )
+    return rules
+
+
+def _cross_rules(last: dt.date, end: str) -> list[tuple[str, str]]:
+    """Rules across columns and tables."""
+    rules = []
+    for child, col, parent, pcol in FOREIGN_KEYS:
+        rules.append((f"{child}.{col} orphan", f"""
+            select 1 from {child} c where {col} is not null
+            and not exists (select 1 from {parent} p where p.{pcol} = c.{col})"""))  # fmt: skip
+    for child, col in CHILD_DATES.items():
+        kind = TABLES_BY_NAME[child].column(col).kind
+        value = ts(f"c.{col}") if kind == "timestamp" else f"cast(c.{col} as date)"
+        created = ts("a.created_at")
+        created = created if kind == "timestamp" else f"cast({created} as date)"
+        rules.append((f"{child}.{col} before account creation", f"""
+            select 1 from {child} c join accounts a using (account_id)
+            where {value} < {created}"""))  # fmt: skip
+    close = f"{ts(end)} - interval 4 day"
+    rules += [
+        ("ticket resolved before opened", f"""
+            select 1 from tickets where {ts('resolved_at')} < {ts('opened_at')}"""),
+        ("ticket rating without score", """
+            select 1 from tickets
+            where (satisfaction_score is null) != (satisfaction_rated_at is null)"""),
+        ("ticket rated before resolution", f"""
+            select 1 from tickets where {ts('satisfaction_rated_at')} < {ts('resolved_at')}"""),
+        ("ticket score range", """
+            select 1 from tickets where cast(satisfaction_score as int) not between 1 and 5"""),
+        ("ticket status", f"""
+            select 1 from tickets where status != case
+                when resolved_at is null then status
+                when {ts('resolved_at')} < {close} then 'closed' else 'solved' end
+            or (resolved_at is null and status not in ('open', 'pending'))"""),
+        ("contract end before start", """
+            select 1 from contracts where cast(end_date as date) < cast(start_date as date)"""),
+        ("contract status", f"""
+            select 1 from contracts where (end_date > '{last}') != (status = 'active')"""),
+        ("invoice due before issue", f"""
+            select 1 from invoices
+            where cast(due_date as date) < cast({ts('issued_at')} as date)"""),
+        ("invoice paid state", """
+            select 1 from invoices where (status = 'paid') != (paid_at is not null)"""),
+        ("payment account", """
+            select 1 from payments p join invoices i using (invoice_id)
+            where p.account_id != i.account_id"""),
+        ("invoice contract account", """
+            select 1 from invoices i join contracts c using (contract_id)
+            where i.account_id != c.account_id"""),
+        ("nps range", """
+            select 1 from survey_responses
+            where survey_type = 'nps' and cast(score as int) not between 0 and 10"""),
+        ("csat range", """
+            select 1 from survey_responses
+            where survey_type = 'csat' and cast(score as int) not between 1 and 5"""),
+        ("activity user account", """
+            select 1 from user_activity_daily a join users u using (user_id)
+            where a.account_id != u.account_id"""),
+        ("activity outside the user's seat", f"""
+            select 1 from user_activity_daily a join users u using (user_id)
+            where cast(a.activity_date as date) < cast({ts('u.invited_at')} as date)
+               or u.activated_at is null
+               or cast(a.activity_date as date) < cast({ts('u.activated_at')} as date)
+               or cast(a.activity_date as date) > cast({ts('u.deactivated_at')} as date)"""),
+        ("survey user account", """
+            select 1 from survey_responses s join users u using (user_id)
+            where s.account_id != u.account_id"""),
+        ("survey user not yet invited", f"""
+            select 1 from survey_responses s join users u using (user_id)
+            where {ts('u.invited_at')} > {ts('s.responded_at')}"""),
+        ("user activated before invited", f"""
+            select 1 from users where {ts('activated_at')} < {ts('invited_at')}"""),
+        ("user deactivated before activated", f"""
+            select 1 from users where {ts('deactivated_at')} < {ts('activated_at')}"""),
+        ("churn leaves arr", """
+            select 1 from account_outcomes
+            where outcome_type = 'churned' and arr_after != '0.00'"""),
+        ("renewed term without outcome", """
+            select 1 from contracts c where c.status = 'renewed' and c.contract_type != 'add_on'
+            and not exists (select 1 from account_outcomes o where o.account_id = c.account_id
+                            and o.outcome_date = c.end_date and o.outcome_type != 'churned')"""),
+        ("churned term without outcome", """
+            select 1 from contracts c where c.status = 'churned' and c.contract_type != 'add_on'
+            and not exists (select 1 from account_outcomes o where o.account_id = c.account_id
+                            and o.outcome_date = c.end_date and o.outcome_type = 'churned')"""),
+        ("activity after churn", """
+            select 1 from user_activity_daily a join account_outcomes o using (account_id)
+            where o.outcome_type = 'churned' and a.activity_date > o.outcome_date"""),
+    ]  # fmt: skip
+    return rules
+
+
+def test_clean_extract_satisfies_every_contract_rule(healthgen_extract) -> None:
+    raw = healthgen_extract()
+    con = connect(raw)
+    last = dt.date(2024, 1, 1) + dt.timedelta(days=149)
+    end = f"'{last}T23:59:59Z'"
+    for table in TABLE_NAMES:
+        assert scalar(con, f"select count(*) from {table}"), table
+    rules = [r for spec in TABLES for r in _table_rules(spec, end)] + _cross_rules(last, end)
+    problems = []
+    for label, sql in rules:
+        count = scalar(con, f"select count(*) from ({sql})")
+        if count:
+            problems.append(f"{label}: {count}")
+    assert not problems, "\n".join(problems)
+    assert not (raw / "_defects" / "defects.parquet").exists()
+    assert manifest(raw)["defect_rows"] == 0
+
+
+# ---------------------------------------------------------------------------- determinism
+
+
+def test_same_arguments_give_identical_tables(healthgen_extract, tmp_path: Path) -> None:
+    first = healthgen_extract()
+    again = tmp_path / "again"
+    generate(Config(accounts=120, days=150, seed=11, out=again, chunk_size=50))
+    for table in TABLE_NAMES:
+        assert pq.read_table(first / table).equals(pq.read_table(again / table)), table
+    other = tmp_path / "other_seed"
+    generate(Config(accounts=120, days=150, seed=12, out=other, chunk_size=50))
+    assert not pq.read_table(first / "users").equals(pq.read_table(other / "users"))
+
+
+def test_chunk_size_only_changes_the_file_layout(healthgen_extract) -> None:
+    small = healthgen_extract(chunk_size=50)
+    large = healthgen_extract(chunk_size=150)
+    for table in TABLE_NAMES:
+        assert sorted_rows(small, table).equals(sorted_rows(large, table)), table
+
+
+def test_rerun_removes_stale_parts(tmp_path: Path) -> None:
+    out = tmp_path / "raw"
+    generate(Config(accounts=100, days=20, seed=1, out=out, chunk_size=50))
+    assert len(list((out / "tickets").glob("*.parquet"))) == 2
+    generate(Config(accounts=40, days=20, seed=1, out=out, chunk_size=50))
+    assert len(list((out / "tickets").glob("*.parquet"))) == 1
+    assert pq.read_table(out / "accounts").num_rows <= 40
+
+
+# ---------------------------------------------------------------------------- prefix stability
+
+SHORT_DAYS = 100
+LONG_DAYS = 170
+
+
+def _as_of_queries(cut_day: dt.date) -> dict[str, str]:
+    """The long extract viewed at the end of ``cut_day``, re-derived from its text."""
+    end = f"'{cut_day}T23:59:59Z'"
+    day = f"'{cut_day}'"
+    close = f"strftime({ts(end)} - interval 4 day, '%Y-%m-%dT%H:%M:%SZ')"
+
+    def vis(col: str) -> str:
+        return f"case when {col} <= {end} then {col} end"
+
+    def opt(col: str) -> str:
+        return f"coalesce({vis(col)}, '')"
+
+    def eod(*cols: str) -> str:
+        return f"left(greatest({', '.join(cols)}), 10) || 'T23:59:59Z'"
+
+    user_loaded = eod("invited_at", opt("activated_at"), opt("deactivated_at"))
+    ticket_loaded = eod(
+        "opened_at", opt("escalated_at"), opt("resolved_at"), opt("satisfaction_rated_at")
+    )
+    return {
+        "accounts": f"select * from accounts where created_at <= {end}",
+        "contracts": f"""
+            select * replace (case when end_date > {day} then 'active' else status end as status)
+            from contracts where signed_at <= {end}""",
+        "onboarding_milestones": f"""
+            select m.milestone_id, m.account_id, m.milestone_name, m.planned_date,
+                   {vis("m.completed_at")} as completed_at,
+                   {eod("a.created_at", opt("m.completed_at"))} as _loaded_at
+            from onboarding_milestones m join accounts a using (account_id)
+            where a.created_at <= {end}""",
+        "stakeholder_events": f"select * from stakeholder_events where occurred_at <= {end}",
+        "features": f"select * from features where released_at <= {end}",
+        "users": f"""select * replace ({vis("activated_at")} as activated_at,
+                                       {vis("deactivated_at")} as deactivated_at,
+                                       {user_loaded} as _loaded_at)
+                     from users where invited_at <= {end}""",
+        "user_activity_daily": f"select * from user_activity_daily where activity_date <= {day}",
+        "feature_usage_daily": f"select * from feature_usage_daily where usage_date <= {day}",
+        "tickets": f"""select * replace (
+                           {vis("escalated_at")} as escalated_at,
+                           {vis("resolved_at")} as resolved_at,
+                           case when satisfaction_rated_at <= {end} then satisfaction_score end
+                               as satisfaction_score,
+                           {vis("satisfaction_rated_at")} as satisfaction_rated_at,
+                           case when resolved_at > {end} then 'unresolved'
+                                when resolved_at < {close} then 'closed'
+                                when resolved_at is not null then 'solved'
+                                else 'unresolved' end as status,
+                           {ticket_loaded} as _loaded_at)
+                       from tickets where opened_at <= {end}""",
+        "survey_responses": f"select * from survey_responses where responded_at <= {end}",
+        "invoices": f"""select * replace (
+                            {vis("paid_at")} as paid_at,
+                            case when status = 'void' then 'void'
+                                 when paid_at <= {end} then 'paid' else 'open' end as status,
+                            {eod("issued_at", opt("paid_at"))} as _loaded_at)
+                        from invoices where issued_at <= {end}""",
+        "payments": f"select * from payments where attempted_at <= {end}",
+        "account_outcomes": f"select * from account_outcomes where outcome_date <= {day}",
+    }
+
+
+def test_longer_run_viewed_at_the_shorter_cutoff_reproduces_it(healthgen_extract) -> None:
+    short = healthgen_extract(days=SHORT_DAYS)
+    long = healthgen_extract(days=LONG_DAYS)
+    cut = dt.date(2024, 1, 1) + dt.timedelta(days=SHORT_DAYS - 1)
+    con = connect(long)
+    for table in TABLE_NAMES:
+        con.execute(
+            f"create view short_{table} as select * from read_parquet('{short}/{table}/*.parquet')"
+        )
+    unresolved = "case when status in ('open', 'pending') then 'unresolved' else status end"
+    for table, query in _as_of_queries(cut).items():
+        mine = f"select * from short_{table}"
+        if table == "tickets":
+            mine = f"select * replace ({unresolved} as status) from short_{table}"
+        n_short = scalar(con, f"select count(*) from ({mine})")
+        n_long = scalar(con, f"select count(*) from {table}")
+        assert n_short, table
+        missing = scalar(con, f"select count(*) from (({mine}) except all ({query}))")
+        extra = scalar(con, f"select count(*) from (({query}) except all ({mine}))")
+        assert (missing, extra) == (0, 0), table
+        if table in ("user_activity_daily", "tickets", "users", "payments"):
+            assert n_long > n_short, table
+    # Something actually changed state between the two cutoffs.
+    changed = scalar(
+        con,
+        """select count(*) from short_tickets s join tickets l using (ticket_id)
+            where s.resolved_at is null and l.resolved_at is not null""",
+    )
+    assert changed
+
+
+def test_generator_as_of_matches_a_shorter_run_exactly(healthgen_extract, tmp_path: Path) -> None:
+    # The generator's own masking of a longer simulation gives the shorter run byte for byte.
+    from healthgen.extract import Cutoff, Renderer, as_of
+    from healthgen.simulate import ChunkSimulation
+
+    short = healthgen_extract(days=SHORT_DAYS)
+    sim = ChunkSimulation(11, dt.date(2024, 1, 1), 0, 50)
+    for t in range(LONG_DAYS):
+        sim.step(t)
+    render = Renderer(dt.date(2024, 1, 1), 0)
+    cut = Cutoff(SHORT_DAYS - 1)
+    accounts = sim.account_records()
+    mine = as_of("tickets", sim.tickets.take(), cut, accounts)
+    got = render.render("tickets", mine).table
+    expected = pq.read_table(short / "tickets" / "part-00000.parquet")
+    assert got.equals(expected)
+
+
+# ---------------------------------------------------------------------------- manifest and CLI
+
+
+def test_manifest_describes_the_run(healthgen_extract) -> None:
+    raw = healthgen_extract()
+    m = manifest(raw)
+    assert m["seed"] == 11
+    assert m["accounts"] == 120
+    assert m["days"] == 150
+    assert m["start_date"] == "2024-01-01"
+    assert m["last_date"] == "2024-05-29"
+    assert m["dirty"] is False
+    assert m["generator_version"]
+    for table in TABLE_NAMES:
+        assert m["row_counts"][table] == pq.read_table(raw / table).num_rows, table
+
+
+def test_cli_help_and_bad_arguments(tmp_path: Path) -> None:
+    ok = subprocess.run([sys.executable, str(CLI), "--help"], capture_output=True, text=True)
+    assert ok.returncode == 0
+    assert "--dirty-rate" in ok.stdout
+    bad = [
+        ["--accounts", "0"],
+        ["--days", "-3"],
+        ["--chunk-size", "70"],
+        ["--dirty-rate", "1.5"],
+        ["--start-date", "2024-02-30"],
+    ]
+    for args in bad:
+        base = {"--accounts": "10", "--days": "5", "--seed": "1", "--out": str(tmp_path / "x")}
+        base.update(dict(zip(args[::2], args[1::2], strict=True)))
+        argv = [x for pair in base.items() for x in pair]
+        run = subprocess.run([sys.executable, str(CLI), *argv], capture_output=True, text=True)
+        assert run.returncode != 0, args
+        assert args[0] in run.stderr, run.stderr
+    assert not (tmp_path / "x").exists()
+
+
+def test_cli_writes_an_extract(tmp_path: Path) -> None:
+    out = tmp_path / "raw"
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(CLI),
+            "--accounts",
+            "50",
+            "--days",
+            "10",
+            "--seed",
+            "3",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "user_activity_daily" in run.stdout
+    assert manifest(out)["row_counts"]["accounts"] == pq.read_table(out / "accounts").num_rows
+
+
+# ---------------------------------------------------------------------------- defects
+
+DIRTY = {"accounts": 60, "days": 90, "seed": 5, "dirty": True, "dirty_rate": 0.15}
+
+
+def test_dirty_run_injects_every_kind_and_counts_add_up(healthgen_extract) -> None:
+    raw = healthgen_extract(**DIRTY)
+    clean = healthgen_extract(accounts=60, days=90, seed=5)
+    defects = pq.read_table(raw / "_defects" / "defects.parquet").to_pylist()
+    assert {d["defect_kind"] for d in defects} == set(KINDS)
+    m = manifest(raw)
+    logged: dict[str, dict[str, int]] = {}
+    for d in defects:
+        per = logged.setdefault(d["table_name"], {})
+        per[d["defect_kind"]] = per.get(d["defect_kind"], 0) + 1
+    assert m["defect_counts"] == logged
+    assert m["defect_rows"] == len(defects)
+
+    extra_kinds = {"exact_duplicate", "near_duplicate"}
+    for table in TABLE_NAMES:
+        spec = TABLES_BY_NAME[table]
+        n_raw = pq.read_table(raw / table).num_rows
+        n_clean = pq.read_table(clean / table).num_rows
+        copies = sum(
+            1
+            for d in defects
+            if d["table_name"] == table
+            and (
+                d["defect_kind"] in extra_kinds
+                or (spec.referenced and d["defect_kind"] in DAMAGING)
+            )
+        )
+        assert n_raw == n_clean + copies, table
+        assert m["row_counts"][table] == n_raw
+        assert m["clean_row_counts"][table] == n_clean
+
+
+REASONS = {
+    "exact_duplicate": lambda c: "exact_duplicate",
+    "near_duplicate": lambda c: "near_duplicate",
+    "null_required": lambda c: f"missing_{c}",
+    "unparseable": lambda c: f"unparseable_{c}",
+    "negative": lambda c: f"negative_{c}",
+    "future_timestamp": lambda c: f"future_{c}",
+    "unknown_account": lambda c: "unknown_account_id",
+    "non_utc_offset": lambda c: None,
+}
+OFFSET_SUFFIXES = {"+05:30", "-04:00", "+02:00", "-07:00", "+09:00", "+01:00", "-03:00", "+10:00"}
+
+
+def test_each_logged_defect_is_what_its_kind_says(healthgen_extract) -> None:
+    raw = healthgen_extract(**DIRTY)
+    defects = pq.read_table(raw / "_defects" / "defects.parquet").to_pylist()
+    seen_keys: dict[str, set[str]] = {}
+    unparseable: list[tuple[str, str]] = []
+    for d in defects:
+        table, kind, col = d["table_name"], d["defect_kind"], d["column_name"]
+        spec = TABLES_BY_NAME[table]
+        assert d["expected_reason"] == REASONS[kind](col), d
+        keys = seen_keys.setdefault(table, set())
+        assert d["row_key"] not in keys, d  # one defect per row
+        keys.add(d["row_key"])
+        if kind == "exact_duplicate":
+            assert col is None
+            continue
+        assert col not in spec.key or kind == "unknown_account", d
+        assert col != "_loaded_at", d
+        column = spec.column(col)
+        if kind in ("near_duplicate", "non_utc_offset"):
+            assert d["injected_value"] != d["original_value"]
+        if kind == "near_duplicate" and column.kind == "enum":
+            assert d["injected_value"].strip().lower() == d["original_value"].lower()
+        if kind in ("near_duplicate", "non_utc_offset") and column.kind == "timestamp":
+            same = dt.datetime.fromisoformat(d["injected_value"])
+            assert same == dt.datetime.fromisoformat(d["original_value"]), d
+        if kind == "non_utc_offset":
+            assert d["original_value"].endswith("Z")
+            assert d["injected_value"][-6:] in OFFSET_SUFFIXES
+        if kind == "null_required":
+            assert d["injected_value"] is None
+            assert column.required
+        if kind == "unparseable":
+            unparseable.append((d["injected_value"], CAST_TYPES[column.kind]))
+        if kind == "negative":
+            assert float(d["injected_value"]) < 0
+            assert column.amount
+        if kind == "future_timestamp":
+            assert column.event
+        if kind == "unknown_account":
+            assert d["injected_value"].startswith("acc_9")
+            assert table != "accounts"
+    assert unparseable
+    con = duckdb.connect()
+    for value, target in set(unparseable):
+        assert con.execute(f"select try_cast(? as {target}) is null", [value]).fetchone() == (
+            True,
+        ), (value, target)
+
+
+def test_defects_point_at_clean_values_and_show_in_raw_rows(healthgen_extract) -> None:
+    raw = healthgen_extract(**DIRTY)
+    clean = healthgen_extract(accounts=60, days=90, seed=5)
+    con = duckdb.connect()
+    con.execute(f"create view d as select * from read_parquet('{raw}/_defects/defects.parquet')")
+    for table in TABLE_NAMES:
+        con.execute(
+            f"create view raw_{table} as select * from read_parquet('{raw}/{table}/*.parquet')"
+        )
+        con.execute(
+            f"create view clean_{table} as select * from read_parquet('{clean}/{table}/*.parquet')"
+        )
+    groups = con.execute(
+        "select distinct table_name, column_name from d where column_name is not null"
+    ).fetchall()
+    checked = 0
+    for table, col in groups:
+        spec = TABLES_BY_NAME[table]
+        key = "concat_ws('|', " + ", ".join(f"x.{k}" for k in spec.key) + ")"
+        rows = con.execute(
+            f"""select d.defect_kind, d.original_value, d.injected_value,
+                   (select list(x.{col}) from clean_{table} x where {key} = d.row_key),
+                   (select list(x.{col}) from raw_{table} x where {key} = d.row_key)
+                from d where d.table_name = ? and d.column_name = ?""",
+            [table, col],
+        ).fetchall()
+        for kind, original, injected, clean_values, raw_values in rows:
+            assert clean_values == [original], (table, col, kind)
+            if kind == "unknown_account" and "account_id" in spec.key:
+                continue
+            in_place = kind == "non_utc_offset" or (kind in DAMAGING and not spec.referenced)
+            expected = [injected] if in_place else [original, injected]
+            assert sorted(raw_values, key=str) == sorted(expected, key=str), (table, col, kind)
+            checked += 1
+    assert checked > 100
+
+
+def test_future_timestamps_lie_30_to_400_days_after_loaded_at(healthgen_extract) -> None:
+    raw = healthgen_extract(**DIRTY)
+    con = connect(raw)
+    rows = con.execute(
+        f"""select table_name, column_name, row_key, injected_value
+            from read_parquet('{raw}/_defects/defects.parquet')
+            where defect_kind = 'future_timestamp'"""
+    ).fetchall()
+    assert rows
+    loaded_at = {}
+    for table in {r[0] for r in rows}:
+        spec = TABLES_BY_NAME[table]
+        key = "concat_ws('|', " + ", ".join(spec.key) + ")"
+        loaded_at[table] = dict(con.execute(f"select {key}, _loaded_at from {table}").fetchall())
+    for table, col, row_key, injected in rows:
+        loaded = loaded_at[table][row_key]
+        gap = (dt.date.fromisoformat(injected[:10]) - dt.date.fromisoformat(loaded[:10])).days
+        assert 30 <= gap <= 400, (table, col, gap)
+
+
+def test_dirty_runs_are_deterministic(healthgen_extract, tmp_path: Path) -> None:
+    first = healthgen_extract(**DIRTY)
+    again = tmp_path / "again"
+    generate(
+        Config(accounts=60, days=90, seed=5, out=again, dirty=True, dirty_rate=0.15, chunk_size=50)
+    )
+    assert pq.read_table(first / "_defects").equals(pq.read_table(again / "_defects"))
+    for table in TABLE_NAMES:
+        assert pq.read_table(first / table).equals(pq.read_table(again / table)), table
+
+
+def test_default_rate_damages_about_two_percent(healthgen_extract) -> None:
+    raw = healthgen_extract(accounts=60, days=90, seed=5, dirty=True)
+    m = manifest(raw)
+    clean_rows = sum(m["clean_row_counts"].values())
+    assert 0.015 < m["defect_rows"] / clean_rows < 0.025
+    assert m["clean_row_counts"]["features"] <= m["row_counts"]["features"]
+
+
+# ---------------------------------------------------------------------------- realism
+
+
+@pytest.fixture(scope="module")
+def population(healthgen_extract) -> duckdb.DuckDBPyConnection:
+    return connect(healthgen_extract(accounts=600, days=365, seed=21, chunk_size=300))
+
+
+def test_population_mix(population: duckdb.DuckDBPyConnection) -> None:
+    con = population
+    mix = dict(
+        con.execute(
+            "select segment, count(*) / sum(count(*)) over () from accounts group by 1"
+        ).fetchall()
+    )
+    assert 0.48 < mix["SMB"] < 0.62
+    assert 0.23 < mix["Mid-Market"] < 0.37
+    assert 0.1 < mix["Enterprise"] < 0.2
+    new = scalar(con, "select avg((created_at >= '2024-01-01')::int) from accounts")
+    assert 0.1 < new < 0.2
+    seats = dict(
+        con.execute(
+            """select a.segment, median(cast(licensed_seats as int)) from contracts
+               join accounts a using (account_id) where contract_type = 'new' group by 1"""
+        ).fetchall()
+    )
+    assert 3 <= seats["SMB"] <= 20
+    assert 15 <= seats["Mid-Market"] <= 80
+    assert 60 <= seats["Enterprise"] <= 250
+    users_per_seat = scalar(
+        con,
+        """select count(*) / (select sum(cast(licensed_seats as int)) from contracts
+                              where status = 'active' and contract_type != 'add_on')
+           from users where deactivated_at is null""",
+    )
+    assert 0.7 < users_per_seat < 1.2
+
+
+def test_churn_is_a_minority_of_renewals_and_is_preceded_by_low_activity(
+    population: duckdb.DuckDBPyConnection,
+) -> None:
+    con = population
+    decided = con.execute(
+        """select status, count(*) from contracts
+           where contract_type != 'add_on' and status != 'active' and end_date >= '2024-01-01'
+           group by 1"""
+    ).fetchall()
+    counts = dict(decided)
+    rate = counts["churned"] / (counts["churned"] + counts["renewed"])
+    assert 0.06 < rate < 0.22, counts
+    per_seat = dict(
+        con.execute(
+            """with t as (
+                   select account_id, status, cast(end_date as date) as e,
+                          cast(licensed_seats as int) as seats
+                   from contracts
+                   where contract_type != 'add_on' and status in ('churned', 'renewed')
+                     and cast(end_date as date) >= date '2024-03-15')
+               select t.status, avg(coalesce(a.n, 0) / t.seats / 60.0)
+               from t left join lateral (
+                   select count(*) as n from user_activity_daily u
+                   where u.account_id = t.account_id
+                     and cast(u.activity_date as date) between t.e - 60 and t.e - 1) a on true
+               group by 1"""
+        ).fetchall()
+    )
+    assert per_seat["churned"] < 0.75 * per_seat["renewed"], per_seat
+    assert per_seat["churned"] > 0.0, per_seat
+
+
+def test_surveys_tickets_and_billing_look_plausible(population: duckdb.DuckDBPyConnection) -> None:
+    con = population
+    covered = scalar(
+        con,
+        """select avg((exists (select 1 from survey_responses s where s.account_id = a.account_id
+                              and s.responded_at > '2024-10-01'))::int)
+           from accounts a where a.created_at < '2024-07-01'""",
+    )
+    assert 0.25 < covered < 0.8
+    nps = scalar(
+        con, "select avg(cast(score as int)) from survey_responses where survey_type = 'nps'"
+    )
+    assert 5.5 < nps < 9
+    hours = dict(
+        con.execute(
+            f"""select severity, median(date_diff('minute', {ts("opened_at")}, {ts("resolved_at")}))
+                from tickets group by 1"""
+        ).fetchall()
+    )
+    assert hours["low"] < hours["urgent"]
+    statuses = {s for (s,) in con.execute("select distinct status from invoices").fetchall()}
+    assert {"paid", "open"} <= statuses
+    failed = scalar(con, "select avg((payment_status = 'failed')::int) from payments")
+    assert 0.01 < failed < 0.2
+    kinds = {
+        k for (k,) in con.execute("select distinct outcome_type from account_outcomes").fetchall()
+    }
+    assert kinds == {"churned", "renewed", "contracted", "expanded"}
+    stalled = scalar(
+        con,
+        """select avg((completed_at is null)::int) from onboarding_milestones
+           where milestone_name = 'go_live'""",
+    )
+    assert 0.02 < stalled < 0.4
