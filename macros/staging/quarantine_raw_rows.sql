@@ -6,11 +6,6 @@
         select * from {{ validated_relation }}
     {%- else -%}
     {%- set columns = raw_table_contract(source_name, table_name).columns -%}
-    {%- set raw_pieces = [] -%}
-    {%- for column in columns -%}
-        {%- if not loop.first -%}{%- do raw_pieces.append("chr(31)") -%}{%- endif -%}
-        {%- do raw_pieces.append("coalesce(raw_" ~ column.name ~ ", chr(30))") -%}
-    {%- endfor -%}
 
 with rejected_rows as (
 
@@ -19,7 +14,7 @@ with rejected_rows as (
         raw_{{ column.name }},
         {%- endfor %}
         rejection_reason,
-        {{ dbt.hash(dbt.concat(raw_pieces)) }} as raw_row_hash
+        {{ dbt.hash(dbt.concat(payload_text(columns, 'raw_'))) }} as raw_row_hash
     from {{ validated_relation }}
     where rejection_reason is not null
 

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from harness import HealthgenExtract
 from healthgen.generator import Config, generate
-
-HealthgenExtract = Callable[..., Path]
 
 
 @pytest.fixture(scope="session")

@@ -4,39 +4,19 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
 from dbt.cli.main import dbtRunner, dbtRunnerResult
+from healthgen.contract import TABLES
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
-GENERATOR = PROJECT_DIR / "scripts" / "generate_data.py"
 
-
-def generate(out: Path, accounts: int, days: int, seed: int, *extra: str) -> Path:
-    """Run the data generator CLI into `out` and return it."""
-    subprocess.run(
-        [
-            sys.executable,
-            str(GENERATOR),
-            "--accounts",
-            str(accounts),
-            "--days",
-            str(days),
-            "--seed",
-            str(seed),
-            "--out",
-            str(out),
-            *extra,
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return out
+# The `healthgen_extract` fixture: keyword arguments -> directory of a generated extract.
+HealthgenExtract = Callable[..., Path]
 
 
 @dataclass
@@ -110,34 +90,6 @@ def project_for(tmp: Path, raw_dir: Path) -> DbtProject:
     return DbtProject(raw_dir=raw_dir, db_path=tmp / "warehouse.duckdb", work_dir=tmp)
 
 
-TABLE_SOURCES = {
-    "accounts": "crm",
-    "contracts": "crm",
-    "onboarding_milestones": "crm",
-    "stakeholder_events": "crm",
-    "features": "product",
-    "users": "product",
-    "user_activity_daily": "product",
-    "feature_usage_daily": "product",
-    "tickets": "support",
-    "survey_responses": "surveys",
-    "invoices": "billing",
-    "payments": "billing",
-    "account_outcomes": "outcomes",
-}
-
-PRIMARY_KEYS = {
-    "accounts": ["account_id"],
-    "contracts": ["contract_id"],
-    "onboarding_milestones": ["milestone_id"],
-    "stakeholder_events": ["event_id"],
-    "features": ["feature_id"],
-    "users": ["user_id"],
-    "user_activity_daily": ["user_id", "activity_date"],
-    "feature_usage_daily": ["account_id", "feature_id", "usage_date"],
-    "tickets": ["ticket_id"],
-    "survey_responses": ["response_id"],
-    "invoices": ["invoice_id"],
-    "payments": ["payment_id"],
-    "account_outcomes": ["outcome_id"],
-}
+# Raw table -> its source, and its primary-key columns, from the contract.
+TABLE_SOURCES = {table.name: table.source for table in TABLES}
+PRIMARY_KEYS = {table.name: list(table.key) for table in TABLES}

@@ -13,7 +13,7 @@ from harness import (
     PRIMARY_KEYS,
     TABLE_SOURCES,
     DbtProject,
-    generate,
+    HealthgenExtract,
     project_for,
     raw_row_counts,
     statuses,
@@ -177,10 +177,11 @@ def test_non_utc_offsets_are_staged_in_utc(dirty_build: tuple[DbtProject, dbtRun
     assert checked > 0
 
 
-def test_quarantine_above_error_share_fails_the_build(tmp_path: Path) -> None:
-    project = project_for(
-        tmp_path, generate(tmp_path / "raw", 40, 60, 3, "--dirty", "--dirty-rate", "0.09")
-    )
+def test_quarantine_above_error_share_fails_the_build(
+    tmp_path: Path, healthgen_extract: HealthgenExtract
+) -> None:
+    raw = healthgen_extract(accounts=40, days=60, seed=3, dirty=True, dirty_rate=0.09)
+    project = project_for(tmp_path, raw)
     result = project.invoke("build")
     by_name = statuses(result)
     assert not result.success
