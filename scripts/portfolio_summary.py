@@ -74,33 +74,64 @@ def segment_table(con: duckdb.DuckDBPyConnection, as_of: object) -> Table:
 
 
 def band_tables(con: duckdb.DuckDBPyConnection) -> list[Table]:
-    """Accounts per health band and the worst-scored accounts, from dim_account_health."""
-    bands = Table(title="Accounts per health band")
-    for column in ("band", "accounts", "share"):
+    """Accounts per band, the lowest scores and last week's alerts, from the health marts."""
+    bands = Table(title="Active accounts per health band")
+    for column in ("band", "accounts", "share", "ARR"):
         bands.add_column(column, justify="left" if column == "band" else "right")
-    for band, accounts, share in con.execute(
+    for band, color, accounts, share, arr in con.execute(
         """
-        select health_band, count(*), count(*) / sum(count(*)) over ()
-        from marts.dim_account_health
-        group by health_band
-        order by min(coalesce(health_score, -1)) desc
+        select
+            b.band_id, b.band_color, count(d.account_id),
+            count(d.account_id) / sum(count(d.account_id)) over (), coalesce(sum(d.arr), 0)
+        from config.health_bands as b
+        left join marts.dim_account_health as d
+            on d.health_band = b.band_id and d.is_active
+        group by b.band_id, b.band_color, b.band_rank
+        order by b.band_rank
         """
     ).fetchall():
-        bands.add_row(band, f"{accounts:,}", f"{share:.1%}")
+        bands.add_row(f"[{color}]{band}[/]", f"{accounts:,}", f"{share:.1%}", f"{arr:,.0f}")
     worst = Table(title=f"{WORST_ACCOUNTS} lowest health scores")
-    for column in ("account", "segment", "score", "band", "trend"):
+    for column in (
+        "account",
+        "segment",
+        "CSM",
+        "score",
+        "band",
+        "trend",
+        "weakest",
+        "30-day driver",
+    ):
         worst.add_column(column)
-    for name, segment, score, band, trend in con.execute(
+    for row in con.execute(
         f"""
-        select account_name, segment, health_score, health_band, trend
+        select account_name, segment, csm_owner, health_score, health_band,
+            trend_arrow || ' ' || coalesce(cast(score_change_30d as varchar), ''),
+            weakest_category, top_change_category
         from marts.dim_account_health
-        where health_score is not null
+        where health_score is not null and is_active
         order by health_score, account_id
         limit {WORST_ACCOUNTS}
         """
     ).fetchall():
-        worst.add_row(name, segment, f"{score:.1f}", band, str(trend))
-    return [bands, worst]
+        name, segment, owner, score, band, trend, weakest, driver = row
+        worst.add_row(
+            name, segment, owner, f"{score:.1f}", band, str(trend), str(weakest), str(driver or "")
+        )
+    alerts = Table(title="Alerts of the last 7 days")
+    for column in ("alert", "count"):
+        alerts.add_column(column, justify="left" if column == "alert" else "right")
+    for alert_type, count in con.execute(
+        """
+        select alert_type, count(*)
+        from marts.fct_health_alerts
+        where alert_date > (select max(as_of_date) from marts.dim_account_health) - 7
+        group by alert_type
+        order by count(*) desc
+        """
+    ).fetchall():
+        alerts.add_row(alert_type, f"{count:,}")
+    return [bands, worst, alerts]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ class DbtProject:
     raw_dir: Path
     db_path: Path
     work_dir: Path
+    project_dir: Path = PROJECT_DIR
     results: list[dbtRunnerResult] = field(default_factory=list)
 
     def invoke(self, *args: str, dbt_vars: dict[str, Any] | None = None) -> dbtRunnerResult:
@@ -36,9 +38,9 @@ class DbtProject:
             cli_args = [
                 *args,
                 "--project-dir",
-                str(PROJECT_DIR),
+                str(self.project_dir),
                 "--profiles-dir",
-                str(PROJECT_DIR),
+                str(self.project_dir),
                 "--target-path",
                 str(self.work_dir / "target"),
                 "--log-path",
@@ -88,6 +90,34 @@ def raw_row_counts(raw_dir: Path) -> dict[str, int]:
 
 def project_for(tmp: Path, raw_dir: Path) -> DbtProject:
     return DbtProject(raw_dir=raw_dir, db_path=tmp / "warehouse.duckdb", work_dir=tmp)
+
+
+PROJECT_FILES = (
+    "dbt_project.yml",
+    "profiles.yml",
+    "models",
+    "macros",
+    "seeds",
+    "tests",
+    "analyses",
+)
+
+
+def copy_project(destination: Path) -> Path:
+    """A copy of the dbt project (no data, no build output) whose files a test may change."""
+    destination.mkdir(parents=True, exist_ok=True)
+    for name in PROJECT_FILES:
+        source = PROJECT_DIR / name
+        if source.is_dir():
+            shutil.copytree(source, destination / name, ignore=shutil.ignore_patterns("python"))
+        else:
+            shutil.copy2(source, destination / name)
+    return destination
+
+
+def table_rows(project: DbtProject, relation: str) -> list[tuple[Any, ...]]:
+    """Every row of a relation, sorted, for comparing two builds."""
+    return sorted(project.query(f"select * from {relation}"), key=repr)
 
 
 # Raw table -> its source, and its primary-key columns, from the contract.

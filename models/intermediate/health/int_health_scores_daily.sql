@@ -1,0 +1,150 @@
+with category_scores as (
+
+    select
+        account_id,
+        score_date,
+        segment,
+        {%- for category in health_categories() %}
+        {{ category }}_score,
+        {%- endfor %}
+        lifecycle_stage
+    from {{ ref('int_category_scores_daily') }}
+
+),
+
+weights as (
+
+    select * from {{ ref('int_health_weights_resolved') }}
+
+),
+
+config as (
+
+    select config_version from {{ ref('int_health_config') }}
+
+),
+
+bands as (
+
+    select
+        band_id,
+        cast(lower_bound as double) as lower_bound,
+        cast(upper_bound as double) as upper_bound
+    from {{ ref('health_bands') }}
+    where lower_bound is not null
+
+),
+
+-- the weight of each category that has data; categories without data drop out
+weighted as (
+
+    select
+        category_scores.*,
+        {%- for category in health_categories() %}
+        case
+            when category_scores.{{ category }}_score is not null
+                then weights.{{ category }}_weight
+            else 0
+        end as {{ category }}_present_weight,
+        {%- endfor %}
+        weights.weight_set
+    from category_scores
+    inner join weights
+        on
+            category_scores.segment = weights.segment
+            and category_scores.lifecycle_stage = weights.lifecycle_stage
+
+),
+
+covered as (
+
+    select
+        weighted.*,
+        round(
+            {%- for category in health_categories() %}
+            weighted.{{ category }}_present_weight +
+            {%- endfor %}
+            0,
+            6
+        ) as score_coverage
+    from weighted
+
+),
+
+-- present weights are spread over the categories with data so they sum to 1
+effective as (
+
+    select
+        covered.*,
+        {%- for category in health_categories() %}
+        case
+            when covered.score_coverage > 0
+                then covered.{{ category }}_present_weight / covered.score_coverage
+        end as {{ category }}_effective_weight,
+        case
+            when covered.score_coverage > 0
+                then
+                    covered.{{ category }}_present_weight / covered.score_coverage
+                    * covered.{{ category }}_score
+        end as {{ category }}_weighted_score,
+        {%- endfor %}
+        covered.score_coverage >= {{ var('min_score_coverage') }}
+        and covered.score_coverage > 0 as is_scored
+    from covered
+
+),
+
+contributions as (
+
+    select
+        effective.*,
+        {%- for category in health_categories() %}
+        case
+            when effective.is_scored then coalesce(effective.{{ category }}_weighted_score, 0)
+        end as {{ category }}_contribution,
+        {%- endfor %}
+        effective.is_scored as has_score
+    from effective
+
+),
+
+scored as (
+
+    select
+        contributions.*,
+        round(
+            {%- for category in health_categories() %}
+            contributions.{{ category }}_contribution +
+            {%- endfor %}
+            0,
+            1
+        ) as computed_health_score
+    from contributions
+
+),
+
+final as (
+
+    select
+        scored.account_id,
+        scored.score_date,
+        scored.segment,
+        scored.lifecycle_stage,
+        scored.weight_set,
+        config.config_version,
+        coalesce(bands.band_id, 'insufficient_data') as computed_health_band,
+        scored.computed_health_score,
+        {%- for category in health_categories() %}
+        scored.{{ category }}_score,
+        scored.{{ category }}_effective_weight,
+        scored.{{ category }}_contribution,
+        {%- endfor %}
+        scored.score_coverage
+    from scored
+    cross join config
+    left join bands
+        on {{ score_in_band('scored.computed_health_score', 'bands') }}
+
+)
+
+select * from final

@@ -1,0 +1,164 @@
+{%- set window_days = var('usage_window_days') -%}
+
+with account_days as (
+
+    select
+        account_id,
+        score_date,
+        licensed_seats,
+        observed_from_date
+    from {{ ref('int_account_days') }}
+
+),
+
+engaged_user_days as (
+
+    select distinct
+        account_id,
+        user_id,
+        activity_date
+    from {{ ref('stg_product__user_activity_daily') }}
+    where is_engaged
+
+),
+
+features as (
+
+    select
+        feature_id,
+        is_value_driving
+    from {{ ref('stg_product__features') }}
+
+),
+
+feature_usage as (
+
+    select
+        account_id,
+        feature_id,
+        usage_date
+    from {{ ref('stg_product__feature_usage_daily') }}
+    where active_users > 0 or event_count > 0
+
+),
+
+account_activity_days as (
+
+    select
+        account_id,
+        activity_date,
+        count(*) as active_users
+    from engaged_user_days
+    group by account_id, activity_date
+
+),
+
+value_feature_days as (
+
+    select distinct
+        feature_usage.account_id,
+        feature_usage.usage_date
+    from feature_usage
+    inner join features
+        on feature_usage.feature_id = features.feature_id
+    where features.is_value_driving
+
+),
+
+active_user_changes as (
+
+    {{ window_presence_deltas(
+        'engaged_user_days', ['user_id'], 'activity_date', window_days, 'active_users'
+    ) }}
+
+),
+
+{#- Each day of use enters the last-30-day window, leaves it 30 days later and leaves the
+    prior-30-day window 60 days later. -#}
+{%- set usage_changes = [
+    ('account_activity_days', 'activity_date',
+        {'user_days': 'active_users', 'active_days': 1}, 'true'),
+    ('account_activity_days', add_days(window_days, 'activity_date'),
+        {'user_days': '-active_users', 'prior_user_days': 'active_users', 'active_days': -1},
+        'true'),
+    ('account_activity_days', add_days(2 * window_days, 'activity_date'),
+        {'prior_user_days': '-active_users'}, 'true'),
+    ('value_feature_days', 'usage_date', {'value_feature_days': 1}, 'true'),
+    ('value_feature_days', add_days(window_days, 'usage_date'), {'value_feature_days': -1}, 'true'),
+    ('active_user_changes', 'delta_date', {'active_users': 'active_users'}, 'true'),
+] %}
+
+usage_changes as (
+
+    {{ dated_changes(usage_changes, {
+        'user_days': '0',
+        'prior_user_days': '0',
+        'active_days': '0',
+        'value_feature_days': '0',
+        'active_users': '0',
+    }) }}
+
+),
+
+usage_totals as (
+
+    {{ running_totals_on_spine('account_days', 'usage_changes', {
+        'user_days': 'sum',
+        'prior_user_days': 'sum',
+        'active_days': 'sum',
+        'value_feature_days': 'sum',
+        'active_users': 'sum',
+    }) }}
+
+),
+
+observed as (
+
+    -- days of the window the account existed and product data was collected
+    select
+        usage_totals.*,
+        account_days.licensed_seats,
+        least(
+            {{ window_days }},
+            {{ dbt.datediff(
+                'account_days.observed_from_date', 'usage_totals.score_date', 'day'
+            ) }} + 1
+        ) as observed_days,
+        {{ add_days(-2 * window_days + 1, 'usage_totals.score_date') }}
+        >= account_days.observed_from_date as has_prior_window
+    from usage_totals
+    inner join account_days
+        on
+            usage_totals.account_id = account_days.account_id
+            and usage_totals.score_date = account_days.score_date
+
+),
+
+final as (
+
+    select
+        account_id,
+        score_date,
+        active_users as active_users_30d,
+        user_days as user_days_30d,
+        prior_user_days as user_days_prior_30d,
+        active_days as active_days_30d,
+        value_feature_days as value_feature_days_30d,
+        case
+            when licensed_seats > 0 then cast(active_users as double) / licensed_seats
+        end as seat_utilisation_rate,
+        case
+            when observed_days > 0 then cast(value_feature_days as double) / observed_days
+        end as value_feature_day_rate,
+        case
+            when observed_days > 0 then cast(active_days as double) / observed_days
+        end as active_day_rate,
+        case
+            when has_prior_window and prior_user_days > 0
+                then cast(user_days as double) / prior_user_days
+        end as usage_trend_rate
+    from observed
+
+)
+
+select * from final

@@ -1,0 +1,167 @@
+with daily_health as (
+
+    select * from {{ ref('fct_account_health_daily') }}
+
+),
+
+accounts as (
+
+    select
+        account_id,
+        account_name,
+        csm_owner
+    from {{ ref('stg_crm__accounts') }}
+
+),
+
+account_days as (
+
+    select
+        account_id,
+        score_date,
+        arr,
+        licensed_seats,
+        renewal_date
+    from {{ ref('int_account_days') }}
+
+),
+
+scoring_run as (
+
+    select max(as_of_date) as as_of_date from {{ ref('int_score_dates') }}
+
+),
+
+categories as (
+
+    select
+        category_id,
+        sort_order
+    from {{ ref('health_categories') }}
+
+),
+
+latest_health as (
+
+    select *
+    from daily_health
+    qualify row_number() over (partition by account_id order by score_date desc) = 1
+
+),
+
+-- each category's sub-score today and its contribution now and 30 days earlier
+category_rows as (
+
+    {%- for category in health_categories() %}
+    select
+        latest_health.account_id,
+        '{{ category }}' as category_id,
+        latest_health.{{ category }}_score as category_score,
+        latest_health.{{ category }}_contribution
+        - coalesce(earlier.{{ category }}_contribution, 0) as contribution_change
+    from latest_health
+    left join daily_health as earlier
+        on
+            latest_health.account_id = earlier.account_id
+            and earlier.score_date = {{ add_days(-30, 'latest_health.score_date') }}
+            and earlier.computed_health_score is not null
+    {{- '\n    union all' if not loop.last }}
+    {%- endfor %}
+
+),
+
+weakest_categories as (
+
+    select
+        category_rows.account_id,
+        category_rows.category_id as weakest_category
+    from category_rows
+    inner join categories
+        on category_rows.category_id = categories.category_id
+    where category_rows.category_score is not null
+    qualify
+        row_number() over (
+            partition by category_rows.account_id
+            order by category_rows.category_score, categories.sort_order
+        ) = 1
+
+),
+
+-- the category that moved the score most in the direction it moved
+change_drivers as (
+
+    select
+        category_rows.account_id,
+        category_rows.category_id as top_change_category,
+        category_rows.contribution_change as top_change_points
+    from category_rows
+    inner join latest_health
+        on category_rows.account_id = latest_health.account_id
+    inner join categories
+        on category_rows.category_id = categories.category_id
+    where
+        latest_health.score_change_30d is not null
+        and category_rows.contribution_change is not null
+    qualify
+        row_number() over (
+            partition by category_rows.account_id
+            order by
+                case
+                    when latest_health.score_change_30d < 0 then category_rows.contribution_change
+                    else -category_rows.contribution_change
+                end,
+                categories.sort_order
+        ) = 1
+
+),
+
+final as (
+
+    select
+        latest_health.account_id,
+        accounts.account_name,
+        latest_health.segment,
+        accounts.csm_owner,
+        latest_health.lifecycle_stage,
+        latest_health.config_version,
+        latest_health.override_id,
+        latest_health.health_band,
+        latest_health.computed_health_band,
+        latest_health.trend,
+        latest_health.trend_arrow,
+        weakest_categories.weakest_category,
+        change_drivers.top_change_category,
+        latest_health.health_score,
+        latest_health.computed_health_score,
+        latest_health.score_change_30d,
+        cast(round(change_drivers.top_change_points, 2) as double) as top_change_points,
+        latest_health.score_coverage,
+        {%- for category in health_categories() %}
+        latest_health.{{ category }}_score,
+        latest_health.{{ category }}_contribution,
+        {%- endfor %}
+        cast(account_days.arr as double) as arr,
+        cast(account_days.licensed_seats as integer) as licensed_seats,
+        latest_health.days_to_renewal,
+        latest_health.is_overridden,
+        latest_health.score_date = scoring_run.as_of_date as is_active,
+        account_days.renewal_date,
+        latest_health.override_expires_at,
+        latest_health.score_date,
+        scoring_run.as_of_date
+    from latest_health
+    cross join scoring_run
+    inner join accounts
+        on latest_health.account_id = accounts.account_id
+    inner join account_days
+        on
+            latest_health.account_id = account_days.account_id
+            and latest_health.score_date = account_days.score_date
+    left join weakest_categories
+        on latest_health.account_id = weakest_categories.account_id
+    left join change_drivers
+        on latest_health.account_id = change_drivers.account_id
+
+)
+
+select * from final

@@ -1,0 +1,178 @@
+"""Health scoring on generated data: invariants, point-in-time incremental builds, config tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from dbt.cli.main import dbtRunnerResult
+from harness import DbtProject, HealthgenExtract, copy_project, project_for, statuses, table_rows
+
+pytestmark = pytest.mark.functional
+
+HEALTH_MARTS = (
+    "marts.fct_account_health_daily",
+    "marts.fct_health_band_transitions",
+    "marts.fct_health_alerts",
+    "marts.dim_account_health",
+    "marts.rpt_portfolio_health_weekly",
+)
+CATEGORIES = ("usage", "adoption", "lifecycle", "support", "commercial")
+
+
+def test_scoring_nodes_all_pass(clean_build: tuple[DbtProject, dbtRunnerResult]) -> None:
+    _, result = clean_build
+    failing = {
+        name: status
+        for name, status in statuses(result).items()
+        if status not in ("success", "pass")
+    }
+    assert failing == {}
+
+
+def test_scores_cover_every_band_and_trend(
+    clean_build: tuple[DbtProject, dbtRunnerResult],
+) -> None:
+    project, _ = clean_build
+    bands = {
+        band
+        for (band,) in project.query(
+            "select distinct computed_health_band from marts.fct_account_health_daily"
+        )
+    }
+    trends = {
+        trend
+        for (trend,) in project.query("select distinct trend from marts.fct_account_health_daily")
+    }
+    assert {"healthy", "needs_attention", "at_risk"} <= bands
+    assert trends == {"up", "flat", "down", "new"}
+
+
+def test_score_is_the_weighted_mean_of_present_categories(
+    clean_build: tuple[DbtProject, dbtRunnerResult],
+) -> None:
+    """Recompute every score from its sub-scores and the resolved weights, outside dbt."""
+    project, _ = clean_build
+    present = " + ".join(
+        f"case when s.{c}_score is not null then w.{c}_weight else 0 end" for c in CATEGORIES
+    )
+    weighted = " + ".join(f"coalesce(w.{c}_weight * s.{c}_score, 0)" for c in CATEGORIES)
+    rows = project.query(
+        f"""
+        select
+            count(*),
+            max(abs(({weighted}) / ({present}) - f.computed_health_score)),
+            max(abs(({present}) - f.score_coverage))
+        from intermediate.int_category_scores_daily as s
+        inner join intermediate.int_health_weights_resolved as w
+            on s.segment = w.segment and s.lifecycle_stage = w.lifecycle_stage
+        inner join marts.fct_account_health_daily as f
+            on s.account_id = f.account_id and s.score_date = f.score_date
+        where f.computed_health_score is not null
+        """
+    )
+    scored, score_error, coverage_error = rows[0]
+    assert scored > 1000
+    assert score_error <= 0.05 + 1e-9
+    assert coverage_error <= 1e-6
+
+
+def test_dim_has_one_row_per_scored_account(
+    clean_build: tuple[DbtProject, dbtRunnerResult],
+) -> None:
+    project, _ = clean_build
+    ((accounts, rows, active),) = project.query(
+        "select (select count(distinct account_id) from marts.fct_account_health_daily), "
+        "count(*), count_if(is_active) from marts.dim_account_health"
+    )
+    assert rows == accounts > 50
+    assert active > 0
+
+
+def test_incremental_days_equal_a_full_refresh(
+    tmp_path: Path,
+    healthgen_extract: HealthgenExtract,
+    clean_build: tuple[DbtProject, dbtRunnerResult],
+) -> None:
+    """Build on the extract as of day 148, then add days 149 and 150 with incremental runs.
+
+    Every health mart must equal the full build on the 150-day extract. Since the
+    148-day extract knows nothing after day 148, this also shows that the scores of
+    earlier days use only data timestamped on or before them.
+    """
+    full_project, _ = clean_build
+    project = project_for(tmp_path, healthgen_extract(accounts=80, days=148, seed=7))
+    first = project.invoke("build")
+    assert first.success, first.exception
+    first_days = project.query("select count(*) from marts.fct_account_health_daily")[0][0]
+    for days in (149, 150):
+        project.raw_dir = healthgen_extract(accounts=80, days=days, seed=7)
+        result = project.invoke("build")
+        assert result.success, result.exception
+    last_days = project.query("select count(*) from marts.fct_account_health_daily")[0][0]
+    assert last_days > first_days
+    for relation in HEALTH_MARTS:
+        assert table_rows(project, relation) == table_rows(full_project, relation), relation
+
+
+CONFIG_BREAKS = {
+    "weights_not_summing_to_one": (
+        "health_score_weights.csv",
+        "all,all,usage,0.30",
+        "all,all,usage,0.35",
+        "assert_weight_sets_are_complete_and_sum_to_one",
+    ),
+    "gap_between_bands": (
+        "health_bands.csv",
+        "needs_attention,Needs attention,#eab308,2,60,80",
+        "needs_attention,Needs attention,#eab308,2,61,80",
+        "assert_health_bands_cover_0_to_100_without_gaps_or_overlaps",
+    ),
+    "override_longer_than_90_days": (
+        "health_score_overrides.csv",
+        "2025-06-02,2025-06-30",
+        "2025-06-02,2025-09-01",
+        "override_expires_within_max_days",
+    ),
+    "override_without_expiry": (
+        "health_score_overrides.csv",
+        "2025-06-02,2025-06-30",
+        "2025-06-02,",
+        "not_null_health_score_overrides_expires_at",
+    ),
+    "rule_for_an_unknown_signal": (
+        "health_scoring_rules.csv",
+        "usage,usage_trend_rate,",
+        "usage,usage_trend_ratio,",
+        "assert_scoring_rules_match_the_scored_signals",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CONFIG_BREAKS))
+def test_broken_configuration_fails_its_test(
+    case: str, tmp_path: Path, clean_build: tuple[DbtProject, dbtRunnerResult]
+) -> None:
+    seed_file, old, new, failing_test = CONFIG_BREAKS[case]
+    project_dir = copy_project(tmp_path / "project")
+    seed_path = project_dir / "seeds" / seed_file
+    text = seed_path.read_text()
+    assert old in text
+    seed_path.write_text(text.replace(old, new, 1))
+    clean, _ = clean_build
+    project = DbtProject(
+        raw_dir=clean.raw_dir,
+        db_path=tmp_path / "config.duckdb",
+        work_dir=tmp_path,
+        project_dir=project_dir,
+    )
+    result = project.invoke(
+        "build",
+        "--select",
+        "resource_type:seed",
+        "+stg_crm__accounts",
+        "--indirect-selection",
+        "cautious",
+    )
+    outcome = statuses(result)
+    assert outcome.get(failing_test) == "fail", {k: v for k, v in outcome.items() if v != "pass"}
