@@ -31,11 +31,10 @@ users as (
 
 engaged_user_days as (
 
-    select distinct
+    select
         user_id,
         activity_date
-    from {{ ref('stg_product__user_activity_daily') }}
-    where is_engaged
+    from {{ ref('int_engaged_user_days') }}
 
 ),
 

@@ -13,12 +13,11 @@ with account_days as (
 
 engaged_user_days as (
 
-    select distinct
+    select
         account_id,
         user_id,
         activity_date
-    from {{ ref('stg_product__user_activity_daily') }}
-    where is_engaged
+    from {{ ref('int_engaged_user_days') }}
 
 ),
 

@@ -1,0 +1,23 @@
+with user_activity as (
+
+    select
+        user_id,
+        account_id,
+        is_engaged,
+        activity_date
+    from {{ ref('stg_product__user_activity_daily') }}
+
+),
+
+final as (
+
+    select distinct
+        user_id,
+        account_id,
+        activity_date
+    from user_activity
+    where is_engaged
+
+)
+
+select * from final
