@@ -42,7 +42,6 @@ features as (
 
     select
         feature_id,
-        is_integration,
         released_date
     from {{ ref('stg_product__features') }}
 
@@ -50,15 +49,12 @@ features as (
 
 feature_use_days as (
 
-    select distinct
-        feature_usage.account_id,
-        feature_usage.feature_id,
-        feature_usage.usage_date,
-        features.is_integration
-    from {{ ref('stg_product__feature_usage_daily') }} as feature_usage
-    inner join features
-        on feature_usage.feature_id = features.feature_id
-    where feature_usage.active_users > 0 or feature_usage.event_count > 0
+    select
+        account_id,
+        feature_id,
+        is_integration,
+        usage_date
+    from {{ ref('int_feature_use_days') }}
 
 ),
 

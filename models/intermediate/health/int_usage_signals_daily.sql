@@ -21,23 +21,13 @@ engaged_user_days as (
 
 ),
 
-features as (
-
-    select
-        feature_id,
-        is_value_driving
-    from {{ ref('stg_product__features') }}
-
-),
-
-feature_usage as (
+feature_use_days as (
 
     select
         account_id,
-        feature_id,
+        is_value_driving,
         usage_date
-    from {{ ref('stg_product__feature_usage_daily') }}
-    where active_users > 0 or event_count > 0
+    from {{ ref('int_feature_use_days') }}
 
 ),
 
@@ -55,12 +45,10 @@ account_activity_days as (
 value_feature_days as (
 
     select distinct
-        feature_usage.account_id,
-        feature_usage.usage_date
-    from feature_usage
-    inner join features
-        on feature_usage.feature_id = features.feature_id
-    where features.is_value_driving
+        account_id,
+        usage_date
+    from feature_use_days
+    where is_value_driving
 
 ),
 
