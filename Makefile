@@ -21,11 +21,13 @@ run: data build summary
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required (set PYTHON=/path/to/python3.11)")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	# decision_dag, imported by the dbt Python model (editable: scripts/ stays the source)
+	$(BIN)/python -m pip install --quiet --no-deps --editable .
 	touch $(STAMP)
 
 data: setup
@@ -44,8 +46,8 @@ summary: setup
 	$(BIN)/python scripts/portfolio_summary.py --db "$(HEALTH_DB_PATH)"
 
 lint: setup
-	$(BIN)/ruff check scripts tests
-	$(BIN)/ruff format --check scripts tests
+	$(BIN)/ruff check scripts tests models
+	$(BIN)/ruff format --check scripts tests models
 	HEALTH_DB_PATH=$$(mktemp -d)/lint.duckdb $(BIN)/sqlfluff lint models tests analyses
 
 pytest: setup

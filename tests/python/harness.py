@@ -30,8 +30,18 @@ class DbtProject:
     project_dir: Path = PROJECT_DIR
     results: list[dbtRunnerResult] = field(default_factory=list)
 
-    def invoke(self, *args: str, dbt_vars: dict[str, Any] | None = None) -> dbtRunnerResult:
-        env = {"HEALTH_RAW_DIR": str(self.raw_dir), "HEALTH_DB_PATH": str(self.db_path)}
+    def invoke(
+        self,
+        *args: str,
+        dbt_vars: dict[str, Any] | None = None,
+        env: dict[str, str] | None = None,
+        callbacks: list[Callable[[Any], None]] | None = None,
+    ) -> dbtRunnerResult:
+        env = {
+            "HEALTH_RAW_DIR": str(self.raw_dir),
+            "HEALTH_DB_PATH": str(self.db_path),
+            **(env or {}),
+        }
         saved = {key: os.environ.get(key) for key in env}
         os.environ.update(env)
         try:
@@ -50,7 +60,7 @@ class DbtProject:
             ]
             if dbt_vars:
                 cli_args += ["--vars", json.dumps(dbt_vars)]
-            result = dbtRunner().invoke(cli_args)
+            result = dbtRunner(callbacks=callbacks or []).invoke(cli_args)
         finally:
             for key, value in saved.items():
                 if value is None:

@@ -64,7 +64,8 @@ active_user_changes as (
     prior-30-day window 60 days later. -#}
 {%- set usage_changes = [
     ('account_activity_days', 'activity_date',
-        {'user_days': 'active_users', 'active_days': 1}, 'true'),
+        {'user_days': 'active_users', 'active_days': 1, 'last_active_date': 'activity_date'},
+        'true'),
     ('account_activity_days', add_days(window_days, 'activity_date'),
         {'user_days': '-active_users', 'prior_user_days': 'active_users', 'active_days': -1},
         'true'),
@@ -83,6 +84,7 @@ usage_changes as (
         'active_days': '0',
         'value_feature_days': '0',
         'active_users': '0',
+        'last_active_date': 'cast(null as date)',
     }) }}
 
 ),
@@ -95,6 +97,7 @@ usage_totals as (
         'active_days': 'sum',
         'value_feature_days': 'sum',
         'active_users': 'sum',
+        'last_active_date': 'max',
     }) }}
 
 ),
@@ -143,7 +146,8 @@ final as (
         case
             when has_prior_window and prior_user_days > 0
                 then cast(user_days as double) / prior_user_days
-        end as usage_trend_rate
+        end as usage_trend_rate,
+        last_active_date
     from observed
 
 )

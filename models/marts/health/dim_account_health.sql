@@ -41,6 +41,32 @@ categories as (
 
 ),
 
+decision_tree as (
+
+    select
+        account_id,
+        as_of_date,
+        outcome_id,
+        outcome_label,
+        decision_path,
+        recommended_action,
+        data_gaps
+    from {{ ref('fct_account_health_decision_tree') }}
+
+),
+
+-- bands that have a decision-tree outcome, and their rank (healthy 1 ... critical 4)
+ranked_bands as (
+
+    select
+        band_id,
+        band_rank,
+        decision_tree_outcome_id
+    from {{ ref('health_bands') }}
+    where decision_tree_outcome_id is not null
+
+),
+
 latest_health as (
 
     select *
@@ -129,6 +155,12 @@ final as (
         latest_health.computed_health_band,
         latest_health.trend,
         latest_health.trend_arrow,
+        decision_tree.outcome_id as tree_outcome_id,
+        decision_tree.outcome_label as tree_outcome_label,
+        tree_bands.band_id as tree_band,
+        decision_tree.decision_path as tree_decision_path,
+        decision_tree.recommended_action as tree_recommended_action,
+        decision_tree.data_gaps as tree_data_gaps,
         weakest_categories.weakest_category,
         change_drivers.top_change_category,
         latest_health.health_score,
@@ -143,7 +175,10 @@ final as (
         cast(account_days.arr as double) as arr,
         cast(account_days.licensed_seats as integer) as licensed_seats,
         latest_health.days_to_renewal,
+        cast(tree_bands.band_rank - score_bands.band_rank as integer) as tree_band_rank_gap,
         latest_health.is_overridden,
+        abs(tree_bands.band_rank - score_bands.band_rank)
+        >= {{ var('decision_tree_disagreement_min_ranks') }} as is_assessment_disagreement,
         latest_health.score_date = scoring_run.as_of_date as is_active,
         account_days.renewal_date,
         latest_health.override_expires_at,
@@ -161,6 +196,14 @@ final as (
         on latest_health.account_id = weakest_categories.account_id
     left join change_drivers
         on latest_health.account_id = change_drivers.account_id
+    left join decision_tree
+        on
+            latest_health.account_id = decision_tree.account_id
+            and latest_health.score_date = decision_tree.as_of_date
+    left join ranked_bands as tree_bands
+        on decision_tree.outcome_id = tree_bands.decision_tree_outcome_id
+    left join ranked_bands as score_bands
+        on latest_health.computed_health_band = score_bands.band_id
 
 )
 

@@ -1,0 +1,195 @@
+{#- The answers to the decision tree's questions, one row per account and assessment day:
+    every month-end on which the account is active, and its last active day (the scoring
+    date for current accounts). Thresholds are the decision_tree_* vars. -#}
+{%- set adoption_min_rate = var('decision_tree_adoption_min_rate') -%}
+{%- set engagement_days = var('decision_tree_engagement_days') -%}
+{%- set survey_days = var('decision_tree_survey_days') -%}
+{%- set max_open_tickets = var('decision_tree_max_open_tickets') -%}
+{%- set max_ticket_age_days = var('decision_tree_max_ticket_age_days') -%}
+{%- set renewal_days = var('decision_tree_renewal_days') -%}
+
+with account_days as (
+
+    select
+        account_id,
+        score_date,
+        days_to_renewal
+    from {{ ref('int_account_days') }}
+    where is_active
+
+),
+
+usage_signals as (
+
+    select
+        account_id,
+        score_date,
+        seat_utilisation_rate,
+        last_active_date
+    from {{ ref('int_usage_signals_daily') }}
+
+),
+
+support_signals as (
+
+    select
+        account_id,
+        score_date,
+        latest_nps_date,
+        latest_csat_date
+    from {{ ref('int_support_signals_daily') }}
+
+),
+
+tickets as (
+
+    select
+        account_id,
+        opened_date,
+        resolved_date
+    from {{ ref('stg_support__tickets') }}
+
+),
+
+survey_responses as (
+
+    select
+        account_id,
+        survey_type,
+        survey_score,
+        responded_date
+    from {{ ref('stg_surveys__survey_responses') }}
+
+),
+
+assessment_days as (
+
+    select
+        account_id,
+        score_date as as_of_date,
+        days_to_renewal
+    from account_days
+    qualify
+        score_date = {{ dbt.last_day('score_date', 'month') }}
+        or score_date = max(score_date) over (partition by account_id)
+
+),
+
+-- a day's answers per survey type (several users may answer on one day)
+survey_days as (
+
+    select
+        account_id,
+        responded_date,
+        avg(case when survey_type = 'nps' then cast(survey_score as double) end) as nps_score,
+        avg(case when survey_type = 'csat' then cast(survey_score as double) end) as csat_score
+    from survey_responses
+    group by account_id, responded_date
+
+),
+
+-- tickets open at the end of the day: opened on or before it, not resolved by then
+open_tickets as (
+
+    select
+        assessment_days.account_id,
+        assessment_days.as_of_date,
+        count(*) as open_ticket_count,
+        max({{ dbt.datediff('tickets.opened_date', 'assessment_days.as_of_date', 'day') }})
+            as oldest_open_ticket_age_days
+    from assessment_days
+    inner join tickets
+        on
+            assessment_days.account_id = tickets.account_id
+            and assessment_days.as_of_date >= tickets.opened_date
+            and (
+                tickets.resolved_date is null
+                or assessment_days.as_of_date < tickets.resolved_date
+            )
+    group by assessment_days.account_id, assessment_days.as_of_date
+
+),
+
+signals as (
+
+    select
+        assessment_days.account_id,
+        assessment_days.as_of_date,
+        assessment_days.days_to_renewal,
+        usage_signals.seat_utilisation_rate,
+        usage_signals.last_active_date,
+        greatest(support_signals.latest_nps_date, support_signals.latest_csat_date)
+            as latest_survey_date,
+        coalesce(open_tickets.open_ticket_count, 0) as open_ticket_count,
+        open_tickets.oldest_open_ticket_age_days
+    from assessment_days
+    left join usage_signals
+        on
+            assessment_days.account_id = usage_signals.account_id
+            and assessment_days.as_of_date = usage_signals.score_date
+    left join support_signals
+        on
+            assessment_days.account_id = support_signals.account_id
+            and assessment_days.as_of_date = support_signals.score_date
+    left join open_tickets
+        on
+            assessment_days.account_id = open_tickets.account_id
+            and assessment_days.as_of_date = open_tickets.as_of_date
+
+),
+
+measured as (
+
+    select
+        signals.*,
+        survey_days.nps_score as latest_survey_nps_score,
+        survey_days.csat_score as latest_survey_csat_score,
+        {{ dbt.datediff('signals.last_active_date', 'signals.as_of_date', 'day') }}
+            as days_since_last_active,
+        {{ dbt.datediff('signals.latest_survey_date', 'signals.as_of_date', 'day') }}
+            as days_since_latest_survey
+    from signals
+    left join survey_days
+        on
+            signals.account_id = survey_days.account_id
+            and signals.latest_survey_date = survey_days.responded_date
+
+),
+
+final as (
+
+    select
+        account_id,
+        seat_utilisation_rate,
+        latest_survey_nps_score,
+        latest_survey_csat_score,
+        days_since_last_active,
+        days_since_latest_survey,
+        open_ticket_count,
+        oldest_open_ticket_age_days,
+        days_to_renewal,
+        -- Q1; null (a data gap) when the contract has no seats
+        seat_utilisation_rate > {{ adoption_min_rate }} as is_adoption_above_target,
+        -- Q2; an account nobody has used yet is not engaged
+        coalesce(days_since_last_active <= {{ engagement_days }}, false) as is_recently_engaged,
+        -- Q3; null (a data gap) when no survey was answered in the window
+        case
+            when days_since_latest_survey <= {{ survey_days }}
+                then
+                    coalesce(latest_survey_nps_score >= {{ var('nps_satisfied_min') }}, false)
+                    or coalesce(latest_survey_csat_score >= {{ var('csat_satisfied_min') }}, false)
+        end as is_latest_survey_satisfied,
+        -- Q4
+        open_ticket_count > {{ max_open_tickets }}
+        or coalesce(oldest_open_ticket_age_days > {{ max_ticket_age_days }}, false)
+            as has_support_backlog,
+        -- Q5 and Q6; a renewal date already passed is due too
+        days_to_renewal <= {{ renewal_days }} as is_renewal_due,
+        as_of_date,
+        last_active_date,
+        latest_survey_date
+    from measured
+
+)
+
+select * from final
