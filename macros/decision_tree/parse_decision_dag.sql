@@ -42,14 +42,6 @@
                     'id': outcome_match.group(1), 'label': outcome_match.group(2).strip(),
                     'line': number, 'properties': {}
                 } -%}
-                {%- if node.id in node_lines -%}
-                    {%- do errors.append([number, "duplicate id '" ~ node.id
-                        ~ "' (first defined on line " ~ node_lines[node.id] ~ ")"]) -%}
-                {%- else -%}
-                    {%- do node_lines.update({node.id: number}) -%}
-                    {%- do dag.outcomes.update({node.id: node}) -%}
-                    {%- do dag.outcome_ids.append(node.id) -%}
-                {%- endif -%}
                 {%- set state.current = node -%}
                 {%- set state.current_is_outcome = true -%}
             {%- elif key_match and key_match.group(1) in header_fields and not node_lines -%}
@@ -72,18 +64,23 @@
                 {%- if not node.text -%}
                     {%- do errors.append([number, "question '" ~ node.id ~ "' has no text"]) -%}
                 {%- endif -%}
+                {%- set state.current = node -%}
+                {%- set state.current_is_outcome = false -%}
+            {%- else -%}
+                {%- do errors.append([number, 'cannot read line: ' ~ stripped]) -%}
+            {%- endif -%}
+            {#- a new question or outcome: register its id unless already taken -#}
+            {%- if state.current is not none -%}
+                {%- set node = state.current -%}
+                {%- set kind = 'outcome' if state.current_is_outcome else 'question' -%}
                 {%- if node.id in node_lines -%}
                     {%- do errors.append([number, "duplicate id '" ~ node.id
                         ~ "' (first defined on line " ~ node_lines[node.id] ~ ")"]) -%}
                 {%- else -%}
                     {%- do node_lines.update({node.id: number}) -%}
-                    {%- do dag.questions.update({node.id: node}) -%}
-                    {%- do dag.question_ids.append(node.id) -%}
+                    {%- do dag[kind ~ 's'].update({node.id: node}) -%}
+                    {%- do dag[kind ~ '_ids'].append(node.id) -%}
                 {%- endif -%}
-                {%- set state.current = node -%}
-                {%- set state.current_is_outcome = false -%}
-            {%- else -%}
-                {%- do errors.append([number, 'cannot read line: ' ~ stripped]) -%}
             {%- endif -%}
         {%- elif state.current is none -%}
             {%- do errors.append([number, 'indented line outside a question or outcome: '

@@ -51,14 +51,14 @@ tickets as (
 
 ),
 
-survey_responses as (
+survey_days as (
 
     select
         account_id,
         survey_type,
-        survey_score,
-        responded_date
-    from {{ ref('stg_surveys__survey_responses') }}
+        responded_date,
+        survey_score
+    from {{ ref('int_survey_days') }}
 
 ),
 
@@ -75,15 +75,15 @@ assessment_days as (
 
 ),
 
--- a day's answers per survey type (several users may answer on one day)
-survey_days as (
+-- a day's answer per survey type, side by side
+survey_day_answers as (
 
     select
         account_id,
         responded_date,
-        avg(case when survey_type = 'nps' then cast(survey_score as double) end) as nps_score,
-        avg(case when survey_type = 'csat' then cast(survey_score as double) end) as csat_score
-    from survey_responses
+        max(case when survey_type = 'nps' then survey_score end) as nps_score,
+        max(case when survey_type = 'csat' then survey_score end) as csat_score
+    from survey_days
     group by account_id, responded_date
 
 ),
@@ -142,17 +142,17 @@ measured as (
 
     select
         signals.*,
-        survey_days.nps_score as latest_survey_nps_score,
-        survey_days.csat_score as latest_survey_csat_score,
+        survey_day_answers.nps_score as latest_survey_nps_score,
+        survey_day_answers.csat_score as latest_survey_csat_score,
         {{ dbt.datediff('signals.last_active_date', 'signals.as_of_date', 'day') }}
             as days_since_last_active,
         {{ dbt.datediff('signals.latest_survey_date', 'signals.as_of_date', 'day') }}
             as days_since_latest_survey
     from signals
-    left join survey_days
+    left join survey_day_answers
         on
-            signals.account_id = survey_days.account_id
-            and signals.latest_survey_date = survey_days.responded_date
+            signals.account_id = survey_day_answers.account_id
+            and signals.latest_survey_date = survey_day_answers.responded_date
 
 ),
 

@@ -32,9 +32,8 @@ survey_days as (
         account_id,
         survey_type,
         responded_date,
-        avg(cast(survey_score as double)) as survey_score
-    from {{ ref('stg_surveys__survey_responses') }}
-    group by account_id, survey_type, responded_date
+        survey_score
+    from {{ ref('int_survey_days') }}
 
 ),
 
