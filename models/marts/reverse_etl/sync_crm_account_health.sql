@@ -1,0 +1,40 @@
+-- The CRM sync's payload: one row per scored account holding only the allow-listed fields
+-- (scripts/sync_crm.py sends each column as the HubSpot company property of the same name).
+-- No names, owners, ARR or other personal or commercial data leave the warehouse this way.
+with account_health as (
+
+    select
+        account_id,
+        health_band,
+        trend,
+        tree_outcome_id,
+        tree_recommended_action,
+        health_score,
+        score_change_30d,
+        {%- for category in health_categories() %}
+        {{ category }}_score,
+        {%- endfor %}
+        score_date
+    from {{ ref('dim_account_health') }}
+
+),
+
+final as (
+
+    select
+        account_id as health_account_id,
+        health_band,
+        trend as health_trend,
+        tree_outcome_id as health_tree_outcome,
+        tree_recommended_action as health_recommended_action,
+        round(health_score, 1) as health_score,
+        round(score_change_30d, 1) as health_score_change_30d,
+        {%- for category in health_categories() %}
+        round({{ category }}_score, 1) as health_{{ category }}_score,
+        {%- endfor %}
+        score_date as health_as_of_date
+    from account_health
+
+)
+
+select * from final

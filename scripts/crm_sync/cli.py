@@ -1,0 +1,395 @@
+"""Command line of the CRM sync: `sync`, `properties` and `audit`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import duckdb
+from rich.console import Console
+from rich.table import Table
+
+from crm_sync.gate import BuildCheckError
+from crm_sync.hubspot import (
+    DEFAULT_BASE_URL,
+    MAX_BATCH_INPUTS,
+    HubSpotClient,
+    HubSpotError,
+    RetryPolicy,
+    TransientError,
+)
+from crm_sync.payload import PayloadError, load_manifest, load_payload_model
+from crm_sync.properties import (
+    DEFAULT_GROUP,
+    DEFAULT_GROUP_LABEL,
+    option_values,
+    property_definitions,
+)
+from crm_sync.ratelimit import SlidingWindowLimiter
+from crm_sync.sync import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_REFUSED,
+    ConfigError,
+    SyncReport,
+    SyncSettings,
+    run_sync,
+)
+
+TOKEN_ENV = "HUBSPOT_ACCESS_TOKEN"
+BASE_URL_ENV = "HUBSPOT_API_BASE"
+DESCRIPTION = """\
+Sync health scores to HubSpot companies (or to a CSV/JSONL file): only rows of the dbt
+model sync_crm_account_health whose properties changed since the CRM last confirmed them.
+
+Environment: HUBSPOT_ACCESS_TOKEN (private-app token, sent as a Bearer header and never
+printed), HUBSPOT_API_BASE (default https://api.hubapi.com), HEALTH_DB_PATH (the warehouse),
+HEALTH_SYNC_STATE_PATH (the sync state and audit file).
+
+Exit codes: 0 every changed row delivered (or nothing to send); 1 some rows rejected or
+undelivered (recorded, retried on the next run); 2 refused before sending (failing tests in
+the last dbt build, bad configuration or payload); 3 stopped by an API error no retry fixes.
+"""
+
+
+def add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--target-path",
+        type=Path,
+        default=Path(os.environ.get("DBT_TARGET_PATH", "target")),
+        help="dbt's target directory: manifest.json and run_results.json (default: target)",
+    )
+    parser.add_argument(
+        "--db",
+        type=Path,
+        default=Path(os.environ.get("HEALTH_DB_PATH", "data/customer_health.duckdb")),
+        help="the warehouse, opened read-only (default: $HEALTH_DB_PATH)",
+    )
+    parser.add_argument(
+        "--state-db",
+        type=Path,
+        default=Path(os.environ.get("HEALTH_SYNC_STATE_PATH", "data/crm_sync_state.duckdb")),
+        help="sync state and audit tables (default: $HEALTH_SYNC_STATE_PATH or "
+        "data/crm_sync_state.duckdb)",
+    )
+    parser.add_argument(
+        "--id-property",
+        default="health_account_id",
+        help="unique HubSpot company property holding the account id (default: %(default)s)",
+    )
+
+
+def add_http(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--max-requests",
+        type=int,
+        default=100,
+        help="requests allowed per rolling window (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--window-seconds",
+        type=float,
+        default=10.0,
+        help="length of the rate-limit window (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--max-attempts",
+        type=int,
+        default=6,
+        help="attempts per request on 429, 5xx and timeouts (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--backoff-initial",
+        type=float,
+        default=1.0,
+        help="first retry wait in seconds, doubling (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--backoff-max",
+        type=float,
+        default=60.0,
+        help="longest retry wait in seconds (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        help="seconds to wait for a response (default: %(default)s)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sync_crm.py",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    sync = commands.add_parser("sync", help="send changed rows to HubSpot or a file")
+    add_common(sync)
+    add_http(sync)
+    sync.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="send and record nothing; print planned creates/updates/unchanged",
+    )
+    sync.add_argument(
+        "--full",
+        action="store_true",
+        help="send every row, changed or not (e.g. after restoring the CRM)",
+    )
+    sync.add_argument(
+        "--batch-size",
+        type=int,
+        default=MAX_BATCH_INPUTS,
+        help=f"inputs per upsert request, at most {MAX_BATCH_INPUTS}",
+    )
+    sync.add_argument(
+        "--file",
+        type=Path,
+        default=None,
+        help="write the changed rows to this CSV or JSONL file instead of HubSpot",
+    )
+    sync.add_argument(
+        "--format",
+        choices=("csv", "jsonl"),
+        default=None,
+        help="file format (default: from the file name)",
+    )
+
+    props = commands.add_parser(
+        "properties", help="print (or create in HubSpot) the company properties the sync writes"
+    )
+    add_common(props)
+    add_http(props)
+    props.add_argument(
+        "--group", default=DEFAULT_GROUP, help="property group (default: %(default)s)"
+    )
+    props.add_argument(
+        "--apply",
+        action="store_true",
+        help="create missing properties and update enumeration options in HubSpot",
+    )
+
+    audit = commands.add_parser("audit", help="show recent sync runs and their rejected rows")
+    audit.add_argument(
+        "--state-db",
+        type=Path,
+        default=Path(os.environ.get("HEALTH_SYNC_STATE_PATH", "data/crm_sync_state.duckdb")),
+    )
+    audit.add_argument("--runs", type=int, default=10, help="runs to list (default: 10)")
+    audit.add_argument(
+        "--run-id", default=None, help="run whose rejections to list (default: the latest run)"
+    )
+    return parser
+
+
+def retry_policy(args: argparse.Namespace) -> RetryPolicy:
+    return RetryPolicy(
+        max_attempts=args.max_attempts,
+        backoff_initial=args.backoff_initial,
+        backoff_max=args.backoff_max,
+        jitter=min(1.0, args.backoff_initial),
+        timeout=args.timeout,
+    )
+
+
+def command_sync(args: argparse.Namespace, out: Console, err: Console) -> int:
+    settings = SyncSettings(
+        target_dir=args.target_path,
+        db_path=args.db,
+        state_path=args.state_db,
+        id_property=args.id_property,
+        batch_size=args.batch_size,
+        full=args.full,
+        dry_run=args.dry_run,
+        file_path=args.file,
+        file_format=args.format,
+        base_url=os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL,
+        max_requests=args.max_requests,
+        window_seconds=args.window_seconds,
+        policy=retry_policy(args),
+    )
+    try:
+        report = run_sync(settings, os.environ.get(TOKEN_ENV))
+    except (PayloadError, BuildCheckError, ConfigError, ValueError) as exc:
+        err.print(f"[red]Refused, nothing sent:[/red] {exc}", highlight=False)
+        return EXIT_REFUSED
+    print_report(report, out)
+    return report.exit_code
+
+
+def print_report(report: SyncReport, out: Console) -> None:
+    counts = report.counts
+    title = "CRM sync (dry run: nothing sent or recorded)" if report.dry_run else "CRM sync"
+    table = Table(title=title, show_header=False)
+    table.add_column("what")
+    table.add_column("rows", justify="right")
+    table.add_row("destination", report.destination)
+    rows = [
+        ("rows considered", counts.rows_considered),
+        ("planned creates", counts.planned_creates),
+        ("planned updates", counts.planned_updates),
+        ("unchanged", counts.rows_unchanged),
+    ]
+    if not report.dry_run:
+        rows += [
+            ("sent", counts.rows_sent),
+            ("succeeded", counts.rows_succeeded),
+            ("rejected", counts.rows_rejected),
+            ("undelivered", counts.rows_undelivered),
+            ("requests", counts.requests),
+            ("retries", counts.retries),
+            ("rate limited (429)", counts.rate_limited),
+        ]
+    for name, value in rows:
+        table.add_row(name, f"{value:,}")
+    out.print(table)
+    for error in report.errors[:10]:
+        out.print(
+            f"  {error.error_kind} {error.record_id}: HTTP {error.http_status} "
+            f"{error.category or ''} {error.message}",
+            highlight=False,
+            markup=False,
+        )
+    if len(report.errors) > 10:
+        out.print(f"  ... and {len(report.errors) - 10} more (sync_crm.py audit)")
+    style = "green" if report.exit_code == EXIT_OK else "red"
+    run = f" (run {report.run_id})" if report.run_id else ""
+    out.print(f"[{style}]{report.status}[/{style}]{run}: {report.summary}", highlight=False)
+
+
+def command_properties(args: argparse.Namespace, out: Console, err: Console) -> int:
+    try:
+        manifest = load_manifest(args.target_path)
+        model = load_payload_model(manifest)
+        definitions = property_definitions(manifest, model, args.db, args.group, args.id_property)
+    except (PayloadError, duckdb.Error) as exc:
+        err.print(f"[red]Cannot describe the properties:[/red] {exc}", highlight=False)
+        return EXIT_REFUSED
+    if not args.apply:
+        out.print_json(json.dumps({"inputs": definitions}))
+        return EXIT_OK
+    token = os.environ.get(TOKEN_ENV)
+    if not token:
+        err.print(f"[red]{TOKEN_ENV} is not set[/red]")
+        return EXIT_REFUSED
+    try:
+        return apply_properties(args, token, definitions, out)
+    except (HubSpotError, TransientError) as exc:
+        err.print(f"[red]Stopped:[/red] {exc}", highlight=False)
+        return EXIT_FAILED
+
+
+def apply_properties(
+    args: argparse.Namespace, token: str, definitions: list[dict[str, object]], out: Console
+) -> int:
+    """Create the group and missing properties; align enumeration options; report type
+    conflicts (a property's type is never changed here)."""
+    limiter = SlidingWindowLimiter(args.max_requests, args.window_seconds)
+    with HubSpotClient(
+        os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL,
+        token,
+        id_property=args.id_property,
+        limiter=limiter,
+        policy=retry_policy(args),
+    ) as client:
+        created_group = client.create_group(args.group, DEFAULT_GROUP_LABEL)
+        existing = client.list_properties()
+        missing = [item for item in definitions if item["name"] not in existing]
+        if missing:
+            client.create_properties(missing)
+        updated, conflicts = [], []
+        for item in definitions:
+            name = str(item["name"])
+            current = existing.get(name)
+            if current is None:
+                continue
+            if current.get("type") != item["type"]:
+                conflicts.append(f"{name} is {current.get('type')} in HubSpot, not {item['type']}")
+            elif item.get("options") is not None and option_values(current) != option_values(item):
+                client.update_property(name, {"options": item["options"]})
+                updated.append(name)
+    out.print(
+        f"group {args.group}: {'created' if created_group else 'exists'}; "
+        f"properties created: {len(missing)}, options updated: {len(updated)} {updated}, "
+        f"unchanged: {len(definitions) - len(missing) - len(updated) - len(conflicts)}",
+        highlight=False,
+    )
+    for conflict in conflicts:
+        out.print(f"[red]conflict:[/red] {conflict}", highlight=False)
+    return EXIT_FAILED if conflicts else EXIT_OK
+
+
+def command_audit(args: argparse.Namespace, out: Console, err: Console) -> int:
+    if not args.state_db.is_file():
+        err.print(f"no sync state at {args.state_db}: no sync has run")
+        return EXIT_REFUSED
+    with duckdb.connect(str(args.state_db), read_only=True) as con:
+        runs = con.execute(
+            "select run_id, destination, status, rows_considered, planned_creates, "
+            "planned_updates, rows_unchanged, rows_sent, rows_succeeded, rows_rejected, "
+            "rows_undelivered, requests, retries, started_at, finished_at "
+            "from crm_sync_runs order by started_at desc limit ?",
+            [args.runs],
+        ).fetchall()
+        run_id = args.run_id or (runs[0][0] if runs else None)
+        rejections = con.execute(
+            "select record_id, error_kind, http_status, category, message "
+            "from crm_sync_rejections where run_id = ? order by record_id",
+            [run_id],
+        ).fetchall()
+    table = Table(title="Sync runs (newest first, UTC)")
+    for column in (
+        "run",
+        "status",
+        "considered",
+        "creates",
+        "updates",
+        "unchanged",
+        "sent",
+        "ok",
+        "rejected",
+        "undelivered",
+        "requests",
+        "retries",
+        "started",
+        "finished",
+    ):
+        table.add_column(column)
+    for row in runs:
+        run, _, status, *numbers, started, finished = row
+        table.add_row(
+            run[:8],
+            status,
+            *(str(value) for value in numbers),
+            f"{started:%Y-%m-%d %H:%M:%S}",
+            f"{finished:%H:%M:%S}" if finished else "",
+        )
+    out.print(table)
+    if rejections:
+        rejected = Table(title=f"Rows not delivered by run {str(run_id)[:8]}")
+        for column in ("record", "kind", "HTTP", "category", "message"):
+            rejected.add_column(column)
+        for row in rejections:
+            rejected.add_row(*(str(value) if value is not None else "" for value in row))
+        out.print(rejected)
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    # Wide enough for the audit table when output is not a terminal (CI logs, files).
+    out = Console(width=max(140, Console().width))
+    err = Console(stderr=True)
+    commands = {"sync": command_sync, "properties": command_properties, "audit": command_audit}
+    return commands[args.command](args, out, err)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
