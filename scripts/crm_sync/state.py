@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from crm_sync.hubspot import RecordError
 from crm_sync.payload import Record
@@ -66,6 +67,10 @@ create table if not exists crm_sync_rejections (
     recorded_at timestamp not null
 );
 """
+
+
+def properties_json(record: Record) -> str:
+    return json.dumps(record.properties, sort_keys=True, ensure_ascii=False)
 
 
 def utc_now() -> dt.datetime:
@@ -163,28 +168,35 @@ class SyncState:
     ) -> None:
         """Mark records as confirmed by the destination, with the run's counts so far, in
         one transaction."""
-        now = utc_now()
-        rows = [
-            [
-                destination,
-                record.record_id,
-                record.payload_hash,
-                json.dumps(record.properties, sort_keys=True, ensure_ascii=False),
-                object_ids.get(record.record_id),
-                run_id,
-                now,
-            ]
-            for record in records
-        ]
+        records = list(records)
+        confirmed = pa.table(
+            {
+                "record_id": [record.record_id for record in records],
+                "payload_hash": [record.payload_hash for record in records],
+                "properties_json": [properties_json(record) for record in records],
+                "crm_object_id": pa.array(
+                    [object_ids.get(record.record_id) for record in records], pa.string()
+                ),
+            }
+        )
         self.con.execute("begin transaction")
         try:
-            if rows:
-                self.con.executemany(
-                    "insert or replace into crm_sync_state (destination, record_id, "
-                    "payload_hash, properties_json, crm_object_id, run_id, synced_at) "
-                    "values (?, ?, ?, ?, ?, ?, ?)",
-                    rows,
+            if records:
+                self.con.register("confirmed_batch", confirmed)
+                self.con.execute(
+                    "insert into crm_sync_state (destination, record_id, payload_hash, "
+                    "properties_json, crm_object_id, run_id, synced_at) "
+                    "select ?, record_id, payload_hash, properties_json, crm_object_id, ?, ? "
+                    "from confirmed_batch "
+                    "on conflict (destination, record_id) do update set "
+                    "payload_hash = excluded.payload_hash, "
+                    "properties_json = excluded.properties_json, "
+                    # a response that names no object id keeps the one known
+                    "crm_object_id = coalesce(excluded.crm_object_id, crm_object_id), "
+                    "run_id = excluded.run_id, synced_at = excluded.synced_at",
+                    [destination, run_id, utc_now()],
                 )
+                self.con.unregister("confirmed_batch")
             self.update_counts(run_id, counts)
             self.con.execute("commit")
         except Exception:
@@ -208,9 +220,7 @@ class SyncState:
                 error.http_status,
                 error.category,
                 error.message,
-                json.dumps(records[error.record_id].properties, sort_keys=True, ensure_ascii=False)
-                if error.record_id in records
-                else None,
+                properties_json(records[error.record_id]) if error.record_id in records else None,
                 now,
             ]
             for error in errors

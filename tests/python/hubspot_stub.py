@@ -74,6 +74,8 @@ class HubSpotStub:
         self.release = threading.Event()
         self._stamps: deque[float] = deque()
         self._next_id = 1
+        # (idProperty, value) -> company id: how an upsert finds its company.
+        self._index: dict[tuple[str, str], str] = {}
         self._lock = threading.RLock()
         self._server: ThreadingHTTPServer | None = None
 
@@ -304,19 +306,14 @@ class HubSpotStub:
     def _apply(self, item: dict[str, Any]) -> dict[str, Any]:
         id_property = item["idProperty"]
         key = str(item["id"])
-        company = next(
-            (
-                value
-                for value in self.companies.values()
-                if value["properties"].get(id_property) == key
-            ),
-            None,
-        )
-        created = company is None
-        if company is None:
-            company = {"id": str(self._next_id), "properties": {id_property: key}}
+        object_id = self._index.get((id_property, key))
+        created = object_id is None
+        if object_id is None:
+            object_id = str(self._next_id)
             self._next_id += 1
-            self.companies[company["id"]] = company
+            self.companies[object_id] = {"id": object_id, "properties": {id_property: key}}
+            self._index[(id_property, key)] = object_id
+        company = self.companies[object_id]
         company["properties"].update(
             {
                 name: "" if value is None else str(value)

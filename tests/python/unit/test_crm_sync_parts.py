@@ -368,3 +368,31 @@ def test_limiter_counts_a_request_from_its_response() -> None:
     with limiter.slot() as waited:
         assert clock.now == pytest.approx(13.0)
     assert waited == pytest.approx(10.0)
+
+
+def test_state_confirms_records_and_closes_killed_runs(tmp_path: Any) -> None:
+    from crm_sync.hubspot import RecordError
+    from crm_sync.state import RunCounts, SyncState, confirmed_hashes
+
+    path = tmp_path / "state.duckdb"
+    store = SyncState(path)
+    killed = store.begin_run("dest", "changed")
+    run = store.begin_run("dest", "changed")
+    assert store.mark_interrupted() == 2  # both still `running`
+    records = [Record(key, {"v": key}, f"hash-{key}") for key in ("a", "b")]
+    store.confirm(run, "dest", records, {"a": "901"}, RunCounts(rows_succeeded=2))
+    store.confirm(run, "dest", records[:1], {}, RunCounts(rows_succeeded=3))
+    store.record_errors(run, "dest", [RecordError("c", "rejected", 400, "V", "bad")], {})
+    store.finish_run(run, RunCounts(rows_succeeded=3), "incomplete", 1, "done")
+    rows = store.con.execute(
+        "select record_id, payload_hash, crm_object_id from crm_sync_state order by record_id"
+    ).fetchall()
+    statuses = dict(store.con.execute("select run_id, status from crm_sync_runs").fetchall())
+    rejected = store.con.execute("select record_id, message from crm_sync_rejections").fetchall()
+    store.close()
+    assert rows == [("a", "hash-a", "901"), ("b", "hash-b", None)]
+    assert statuses == {killed: "interrupted", run: "incomplete"}
+    assert rejected == [("c", "bad")]
+    assert confirmed_hashes(path, "dest") == {"a": "hash-a", "b": "hash-b"}
+    assert confirmed_hashes(path, "other") == {}
+    assert confirmed_hashes(tmp_path / "missing.duckdb", "dest") == {}
