@@ -6,7 +6,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import duckdb
@@ -32,6 +32,7 @@ from crm_sync.properties import (
 from crm_sync.ratelimit import SlidingWindowLimiter
 from crm_sync.sync import (
     EXIT_FAILED,
+    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_REFUSED,
     ConfigError,
@@ -52,7 +53,8 @@ HEALTH_SYNC_STATE_PATH (the sync state and audit file).
 
 Exit codes: 0 every changed row delivered (or nothing to send); 1 some rows rejected or
 undelivered (recorded, retried on the next run); 2 refused before sending (failing tests in
-the last dbt build, bad configuration or payload); 3 stopped by an API error no retry fixes.
+the last dbt build, bad configuration or payload); 3 stopped by an API error no retry fixes;
+130 interrupted (Ctrl-C).
 """
 
 
@@ -216,12 +218,22 @@ def command_sync(args: argparse.Namespace, out: Console, err: Console) -> int:
         policy=retry_policy(args),
     )
     try:
-        report = run_sync(settings, os.environ.get(TOKEN_ENV))
+        report = run_sync(settings, os.environ.get(TOKEN_ENV), on_batch=progress(err))
     except (PayloadError, BuildCheckError, ConfigError, ValueError) as exc:
         err.print(f"[red]Refused, nothing sent:[/red] {exc}", highlight=False)
         return EXIT_REFUSED
     print_report(report, out)
     return report.exit_code
+
+
+def progress(err: Console, every: int = 50) -> Callable[[int, int], None]:
+    """Report every `every` batches (5,000 rows at the default size) on stderr."""
+
+    def report(done: int, total: int) -> None:
+        if done % every == 0:
+            err.print(f"batch {done:,} of {total:,} sent", highlight=False)
+
+    return report
 
 
 def print_report(report: SyncReport, out: Console) -> None:
@@ -388,7 +400,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = Console(width=max(140, Console().width))
     err = Console(stderr=True)
     commands = {"sync": command_sync, "properties": command_properties, "audit": command_audit}
-    return commands[args.command](args, out, err)
+    try:
+        return commands[args.command](args, out, err)
+    except KeyboardInterrupt:
+        err.print("Interrupted: rows confirmed so far are kept; the next run sends the rest.")
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ EXIT_OK = 0
 EXIT_INCOMPLETE = 1
 EXIT_REFUSED = 2
 EXIT_FAILED = 3
+EXIT_INTERRUPTED = 130
 
 
 class ConfigError(Exception):
@@ -170,8 +171,13 @@ def run_sync(
         except (HubSpotError, TransientError) as exc:
             report.status, report.exit_code = "failed", EXIT_FAILED
             report.summary = f"stopped: {exc}; {summarise(counts, False)}"
-        except BaseException:
-            store.finish_run(run_id, counts, "interrupted", EXIT_FAILED, summarise(counts, False))
+        except KeyboardInterrupt:
+            store.finish_run(
+                run_id, counts, "interrupted", EXIT_INTERRUPTED, summarise(counts, False)
+            )
+            raise
+        except Exception as exc:
+            store.finish_run(run_id, counts, "failed", EXIT_FAILED, f"crashed: {exc!r}")
             raise
         else:
             complete = counts.rows_succeeded == len(plan.to_send)

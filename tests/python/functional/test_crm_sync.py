@@ -407,6 +407,22 @@ def test_killed_mid_run_then_rerun_converges(sync_env: SyncEnv) -> None:
     sync_env.assert_crm_equals_mart()
 
 
+def test_ctrl_c_keeps_confirmed_rows_and_records_the_run_as_interrupted(
+    sync_env: SyncEnv,
+) -> None:
+    sync_env.stub.hold_after = 1
+    process = subprocess_sync(sync_env)
+    assert sync_env.stub.held.wait(timeout=60), "the sync never reached the second batch"
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+    sync_env.stub.release.set()
+    assert process.returncode == 130
+    assert "Interrupted" in err
+    run = sync_env.runs()[-1]
+    assert (run["status"], run["exit_code"]) == ("interrupted", 130)
+    assert len(sync_env.confirmed()) == 100
+
+
 def test_token_never_appears_in_output_state_files_or_dbt_artifacts(
     sync_env: SyncEnv, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
