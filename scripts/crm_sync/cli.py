@@ -29,7 +29,6 @@ from crm_sync.properties import (
     option_values,
     property_definitions,
 )
-from crm_sync.ratelimit import SlidingWindowLimiter
 from crm_sync.sync import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -58,6 +57,16 @@ the last dbt build, bad configuration or payload); 3 stopped by an API error no 
 """
 
 
+def add_state_db(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--state-db",
+        type=Path,
+        default=Path(os.environ.get("HEALTH_SYNC_STATE_PATH", "data/crm_sync_state.duckdb")),
+        help="sync state and audit tables (default: $HEALTH_SYNC_STATE_PATH or "
+        "data/crm_sync_state.duckdb)",
+    )
+
+
 def add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--target-path",
@@ -71,13 +80,7 @@ def add_common(parser: argparse.ArgumentParser) -> None:
         default=Path(os.environ.get("HEALTH_DB_PATH", "data/customer_health.duckdb")),
         help="the warehouse, opened read-only (default: $HEALTH_DB_PATH)",
     )
-    parser.add_argument(
-        "--state-db",
-        type=Path,
-        default=Path(os.environ.get("HEALTH_SYNC_STATE_PATH", "data/crm_sync_state.duckdb")),
-        help="sync state and audit tables (default: $HEALTH_SYNC_STATE_PATH or "
-        "data/crm_sync_state.duckdb)",
-    )
+    add_state_db(parser)
     parser.add_argument(
         "--id-property",
         default="health_account_id",
@@ -179,11 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     audit = commands.add_parser("audit", help="show recent sync runs and their rejected rows")
-    audit.add_argument(
-        "--state-db",
-        type=Path,
-        default=Path(os.environ.get("HEALTH_SYNC_STATE_PATH", "data/crm_sync_state.duckdb")),
-    )
+    add_state_db(audit)
     audit.add_argument("--runs", type=int, default=10, help="runs to list (default: 10)")
     audit.add_argument(
         "--run-id", default=None, help="run whose rejections to list (default: the latest run)"
@@ -303,12 +302,12 @@ def apply_properties(
 ) -> int:
     """Create the group and missing properties; align enumeration options; report type
     conflicts (a property's type is never changed here)."""
-    limiter = SlidingWindowLimiter(args.max_requests, args.window_seconds)
-    with HubSpotClient(
+    with HubSpotClient.with_rate_limit(
         os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL,
         token,
         id_property=args.id_property,
-        limiter=limiter,
+        max_requests=args.max_requests,
+        window_seconds=args.window_seconds,
         policy=retry_policy(args),
     ) as client:
         created_group = client.create_group(args.group, DEFAULT_GROUP_LABEL)

@@ -152,6 +152,26 @@ class HubSpotClient:
             transport=transport,
         )
 
+    @classmethod
+    def with_rate_limit(
+        cls,
+        base_url: str,
+        token: str,
+        *,
+        id_property: str,
+        max_requests: int,
+        window_seconds: float,
+        policy: RetryPolicy,
+    ) -> HubSpotClient:
+        """A client with its own rolling-window limiter."""
+        return cls(
+            base_url,
+            token,
+            id_property=id_property,
+            limiter=SlidingWindowLimiter(max_requests, window_seconds),
+            policy=policy,
+        )
+
     def __repr__(self) -> str:
         return f"HubSpotClient({self._http.base_url!s}, object_type={self.object_type!r})"
 
@@ -278,21 +298,25 @@ class HubSpotClient:
             ]
         )
 
-    def _result_key(self, result: dict[str, Any]) -> str | None:
-        key = result.get("objectWriteTraceId") or (result.get("properties") or {}).get(
-            self.id_property
-        )
-        return str(key) if key is not None else None
+    def _result_ids(self, body: Any) -> dict[str, str | None]:
+        """external id -> CRM object id of each result in a batch response, keyed by the
+        objectWriteTraceId echoed back or the idProperty value."""
+        found: dict[str, str | None] = {}
+        results = body.get("results") if isinstance(body, dict) else None
+        for result in results or []:
+            key = result.get("objectWriteTraceId") or (result.get("properties") or {}).get(
+                self.id_property
+            )
+            if key is not None:
+                object_id = result.get("id")
+                found[str(key)] = str(object_id) if object_id is not None else None
+        return found
 
     def _object_ids(self, response: httpx.Response, ids: list[str]) -> dict[str, str | None]:
         """Every record of a 200 succeeded; the CRM object id where the response names it."""
-        found: dict[str, str | None] = {}
         try:
-            for result in response.json().get("results") or []:
-                key = self._result_key(result)
-                if key is not None:
-                    found[key] = str(result.get("id")) if result.get("id") is not None else None
-        except (ValueError, AttributeError):
+            found = self._result_ids(response.json())
+        except ValueError:
             found = {}
         return {record_id: found.get(record_id) for record_id in ids}
 
@@ -310,11 +334,7 @@ class HubSpotClient:
             ]
             for name in names:
                 rejected[str(name)] = (error.get("category"), str(error.get("message")))
-        succeeded = {}
-        for result in body.get("results") or []:
-            key = self._result_key(result)
-            if key is not None:
-                succeeded[key] = str(result.get("id")) if result.get("id") is not None else None
+        succeeded = self._result_ids(body)
         outcome = BatchOutcome()
         for record_id in ids:
             if record_id in rejected:

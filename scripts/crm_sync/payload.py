@@ -74,21 +74,29 @@ def load_manifest(target_dir: Path) -> dict[str, Any]:
     return manifest
 
 
-def find_model_node(manifest: Mapping[str, Any], name: str = MODEL_NAME) -> dict[str, Any]:
+def find_node(
+    manifest: Mapping[str, Any], name: str, resource_types: tuple[str, ...] = ("model",)
+) -> dict[str, Any]:
+    """The one enabled manifest node of that name and resource type."""
     nodes = [
         node
         for node in manifest.get("nodes", {}).values()
-        if node.get("resource_type") == "model" and node.get("name") == name
+        if node.get("resource_type") in resource_types and node.get("name") == name
     ]
     if len(nodes) != 1:
-        raise PayloadError(f"the dbt manifest has no single model named {name}")
+        raise PayloadError(f"the dbt manifest has no single {'/'.join(resource_types)} {name}")
     node: dict[str, Any] = nodes[0]
     return node
 
 
+def node_relation(node: Mapping[str, Any]) -> str:
+    """schema.alias of a node, as a reader of the warehouse file names it."""
+    return f"{node['schema']}.{node.get('alias') or node['name']}"
+
+
 def load_payload_model(manifest: Mapping[str, Any]) -> PayloadModel:
     """The payload model's columns with their `meta.crm_property` definitions, validated."""
-    node = find_model_node(manifest)
+    node = find_node(manifest, MODEL_NAME)
     properties = []
     problems = []
     for name, column in node.get("columns", {}).items():

@@ -14,7 +14,13 @@ from typing import Any
 import duckdb
 from decision_dag.dsl import parse_dag
 
-from crm_sync.payload import CrmProperty, PayloadError, PayloadModel
+from crm_sync.payload import (
+    CrmProperty,
+    PayloadError,
+    PayloadModel,
+    find_node,
+    node_relation,
+)
 
 DEFAULT_GROUP = "customer_health"
 DEFAULT_GROUP_LABEL = "Customer health"
@@ -33,19 +39,12 @@ OPTION_QUERIES = {
 DECISION_TREE_MODEL = "int_decision_tree_definition"
 
 
-def node_relation(manifest: Mapping[str, Any], name: str) -> str:
-    for node in manifest.get("nodes", {}).values():
-        if node.get("name") == name and node.get("resource_type") in ("model", "seed"):
-            return f"{node['schema']}.{node.get('alias') or name}"
-    raise PayloadError(f"the dbt manifest has no model or seed named {name}")
-
-
 def enumeration_options(
     manifest: Mapping[str, Any], con: duckdb.DuckDBPyConnection, source: str
 ) -> list[tuple[str, str]]:
     """(value, label) pairs of an enumeration, in display order."""
     if source == "decision_tree":
-        relation = node_relation(manifest, DECISION_TREE_MODEL)
+        relation = node_relation(find_node(manifest, DECISION_TREE_MODEL))
         row = con.execute(f"select dsl_text from {relation}").fetchone()
         if row is None:
             raise PayloadError(f"{relation} is empty: run `dbt build`")
@@ -56,7 +55,9 @@ def enumeration_options(
             f"unknown options_from {source!r}: use decision_tree or one of {sorted(OPTION_QUERIES)}"
         )
     name, query = OPTION_QUERIES[source]
-    rows = con.execute(query.format(relation=node_relation(manifest, name))).fetchall()
+    rows = con.execute(
+        query.format(relation=node_relation(find_node(manifest, name, ("model", "seed"))))
+    ).fetchall()
     return [(str(value), str(label)) for value, label in rows]
 
 

@@ -103,10 +103,14 @@ def confirmed_hashes(path: Path, destination: str) -> dict[str, str]:
         ).fetchone()
         if not exists or not exists[0]:
             return {}
-        rows = con.execute(
-            "select record_id, payload_hash from crm_sync_state where destination = ?",
-            [destination],
-        ).fetchall()
+        return read_confirmed(con, destination)
+
+
+def read_confirmed(con: duckdb.DuckDBPyConnection, destination: str) -> dict[str, str]:
+    rows = con.execute(
+        "select record_id, payload_hash from crm_sync_state where destination = ?",
+        [destination],
+    ).fetchall()
     return dict(rows)
 
 
@@ -127,11 +131,7 @@ class SyncState:
         self.con.close()
 
     def confirmed_hashes(self, destination: str) -> dict[str, str]:
-        rows = self.con.execute(
-            "select record_id, payload_hash from crm_sync_state where destination = ?",
-            [destination],
-        ).fetchall()
-        return dict(rows)
+        return read_confirmed(self.con, destination)
 
     def mark_interrupted(self) -> int:
         """Close the audit rows of runs that were killed (still `running`)."""

@@ -24,7 +24,6 @@ from crm_sync.payload import (
     load_payload_model,
     read_records,
 )
-from crm_sync.ratelimit import SlidingWindowLimiter
 from crm_sync.state import RunCounts, SyncState
 
 EXIT_OK = 0
@@ -208,12 +207,12 @@ def deliver_hubspot(
     assert report.run_id is not None
     counts = report.counts
     by_id = {record.record_id: record for record in plan.to_send}
-    limiter = SlidingWindowLimiter(settings.max_requests, settings.window_seconds)
-    with HubSpotClient(
+    with HubSpotClient.with_rate_limit(
         settings.base_url,
         token,
         id_property=settings.id_property,
-        limiter=limiter,
+        max_requests=settings.max_requests,
+        window_seconds=settings.window_seconds,
         policy=settings.policy,
     ) as client:
         batches = chunks(plan.to_send, settings.batch_size)

@@ -52,6 +52,7 @@ ALLOWED_COLUMNS = [
     "health_commercial_score",
     "health_as_of_date",
 ]
+SYNC_CLI = [sys.executable, str(PROJECT_DIR / "scripts" / "sync_crm.py")]
 FAST_RETRIES = ["--backoff-initial", "0.05", "--backoff-max", "0.2"]
 
 
@@ -377,7 +378,7 @@ def test_retries_are_bounded_and_undelivered_rows_are_sent_next_time(
 
 def subprocess_sync(env: SyncEnv, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, str(PROJECT_DIR / "scripts" / "sync_crm.py"), *env.argv("sync", *args)],
+        [*SYNC_CLI, *env.argv("sync", *args)],
         env={**os.environ, **env.environ()},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -440,11 +441,7 @@ def test_token_never_appears_in_output_state_files_or_dbt_artifacts(
     # A wrong token: refused by the API, and neither token is shown.
     wrong = f"pat-na1-{uuid.uuid4()}"
     process = subprocess.run(
-        [
-            sys.executable,
-            str(PROJECT_DIR / "scripts" / "sync_crm.py"),
-            *sync_env.argv("sync", "--full"),
-        ],
+        [*SYNC_CLI, *sync_env.argv("sync", "--full")],
         env={**os.environ, **sync_env.environ(), "HUBSPOT_ACCESS_TOKEN": wrong},
         capture_output=True,
         text=True,
@@ -542,7 +539,7 @@ def test_file_destination_writes_changed_rows_of_the_same_payload(
 def test_help_describes_every_command() -> None:
     for command in ([], ["sync"], ["properties"], ["audit"]):
         process = subprocess.run(
-            [sys.executable, str(PROJECT_DIR / "scripts" / "sync_crm.py"), *command, "--help"],
+            [*SYNC_CLI, *command, "--help"],
             capture_output=True,
             text=True,
             check=False,
