@@ -47,6 +47,15 @@ def parse_args(argv: list[str] | None = None) -> Config:
         default=1000,
         help="accounts simulated and written per part file (multiple of 50)",
     )
+    p.add_argument(
+        "--next-day-out",
+        type=Path,
+        default=None,
+        help=(
+            "also write the delivery of the day after the last one here: that day's rows of "
+            "the streamed tables as new part files, new snapshots of the other tables"
+        ),
+    )
     a = p.parse_args(argv)
     cfg = Config(
         accounts=a.accounts,
@@ -57,6 +66,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
         dirty=a.dirty,
         dirty_rate=a.dirty_rate,
         chunk_size=a.chunk_size,
+        next_day_out=a.next_day_out,
     )
     try:
         validate(cfg)
@@ -74,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {table:<24} {rows:>12,}")
     if cfg.dirty:
         print(f"  {'defects injected':<24} {manifest['defect_rows']:>12,}")
+    if cfg.next_day_out is not None:
+        print(f"Wrote the delivery of {cfg.next_date} to {cfg.next_day_out}")
     print(f"Done in {time.perf_counter() - began:.1f}s")
     return 0
 

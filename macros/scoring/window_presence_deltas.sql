@@ -8,36 +8,59 @@
         window, so overlapping windows are never counted twice. Returns a select of
         (account_id, delta_date, <measure>). -#}
     {%- set partition = (['account_id'] + member_columns) | join(', ') -%}
+    {#- One sort serves both neighbours (lag and lead share the window); only the days that
+        open or close a presence reach the cross join with the two kinds of change. #}
     select
-        account_id,
-        delta_date,
-        {{ measure }}
+        presence_edges.account_id,
+        case
+            when change_kinds.change_kind = 'start' then presence_edges.use_date
+            else {{ add_days(window_days, 'presence_edges.use_date') }}
+        end as delta_date,
+        case when change_kinds.change_kind = 'start' then 1 else -1 end as {{ measure }}
     from (
         select
             account_id,
-            {{ date_column }} as delta_date,
-            1 as {{ measure }},
-            lag({{ date_column }}) over (
-                partition by {{ partition }} order by {{ date_column }}
-            ) as neighbour_date,
-            'start' as change_kind
-        from {{ relation }}
+            use_date,
+            previous_use_date,
+            next_use_date
+        from (
+            select
+                account_id,
+                {{ date_column }} as use_date,
+                lag({{ date_column }}) over (
+                    partition by {{ partition }} order by {{ date_column }}
+                ) as previous_use_date,
+                lead({{ date_column }}) over (
+                    partition by {{ partition }} order by {{ date_column }}
+                ) as next_use_date
+            from {{ relation }}
+        ) as presence_days
+        where
+            previous_use_date is null
+            or previous_use_date <= {{ add_days(-window_days, 'use_date') }}
+            or next_use_date is null
+            or next_use_date >= {{ add_days(window_days, 'use_date') }}
+    ) as presence_edges
+    cross join (
+        select 'start' as change_kind
         union all
-        select
-            account_id,
-            {{ add_days(window_days, date_column) }} as delta_date,
-            -1 as {{ measure }},
-            lead({{ date_column }}) over (
-                partition by {{ partition }} order by {{ date_column }}
-            ) as neighbour_date,
-            'end' as change_kind
-        from {{ relation }}
-    ) as presence_changes
+        select 'end' as change_kind
+    ) as change_kinds
     where
-        neighbour_date is null
-        or (
-            change_kind = 'start'
-            and neighbour_date <= {{ add_days(-window_days, 'delta_date') }}
+        (
+            change_kinds.change_kind = 'start'
+            and (
+                presence_edges.previous_use_date is null
+                or presence_edges.previous_use_date
+                <= {{ add_days(-window_days, 'presence_edges.use_date') }}
+            )
         )
-        or (change_kind = 'end' and neighbour_date >= delta_date)
+        or (
+            change_kinds.change_kind = 'end'
+            and (
+                presence_edges.next_use_date is null
+                or presence_edges.next_use_date
+                >= {{ add_days(window_days, 'presence_edges.use_date') }}
+            )
+        )
 {% endmacro %}

@@ -27,6 +27,10 @@
     {%- if primary_key | length == 0 -%}
         {{ exceptions.raise_compiler_error('Source ' ~ source_name ~ '.' ~ table_name ~ ' has no meta.primary_key') }}
     {%- endif -%}
+    {%- set required_names = columns | selectattr('required') | map(attribute='name') | list -%}
+    {%- for key_column in primary_key if key_column not in required_names -%}
+        {{ exceptions.raise_compiler_error('Primary key column ' ~ source_name ~ '.' ~ table_name ~ '.' ~ key_column ~ ' must be required in its sources YAML') }}
+    {%- endfor -%}
     {{ return({
         'columns': columns,
         'primary_key': primary_key,

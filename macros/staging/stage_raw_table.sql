@@ -41,22 +41,24 @@
         {%- do checks.append((rule.condition, rule.reason)) -%}
     {%- endfor -%}
 
-with source_rows as (
+{%- set key_columns = columns | selectattr('name', 'in', contract.primary_key) | list -%}
+{%- set key_values = [] -%}
+{%- for column in key_columns -%}
+    {%- do key_values.append(cast_raw_value(column)) -%}
+{%- endfor -%}
+{%- set key_hash = row_key_hash(key_values) | trim -%}
 
-    select * from {{ source_relation }}
+{#- Ranking duplicates needs a sort, so only the rows of keys that occur more than once are
+    ranked and every other row passes straight through: a hash aggregate over a 64-bit key
+    hash instead of a sort of the whole table (a hash collision only sends a few more rows
+    through the ranking, which keeps them). Each branch reads the source itself, so no
+    large intermediate result is materialized. #}
+with duplicated_keys as (
 
-),
-
-typed as (
-
-    select
-        {%- for column in columns %}
-        {{ cast_raw_value(column) }} as {{ column.name }},
-        {%- endfor %}
-        {%- for column in columns %}
-        cast({{ column.raw_name }} as {{ dbt.type_string() }}) as raw_{{ column.name }}{{ "," if not loop.last }}
-        {%- endfor %}
-    from source_rows
+    select {{ key_hash }} as duplicated_key_hash
+    from {{ source_relation }}
+    group by {{ key_hash }}
+    having count(*) > 1
 
 ),
 {%- if known_accounts is not none %}
@@ -70,25 +72,20 @@ known_accounts as (
 ),
 {%- endif %}
 
-checked as (
+single_key_rows as (
 
-    select
-        typed.*,
-        {{ dbt.concat(payload_text(payload_columns, 'raw_')) }} as raw_payload,
-        {{ dbt.concat(payload_text(payload_columns, '')) }} as typed_payload,
-        case
-            {%- for condition, reason in checks %}
-            when {{ condition }} then '{{ reason }}'
-            {%- endfor %}
-            {%- if known_accounts is not none %}
-            when known_accounts.known_account_id is null then 'unknown_account_id'
-            {%- endif %}
-        end as row_rejection_reason
-    from typed
-    {%- if known_accounts is not none %}
-    left join known_accounts
-        on typed.account_id = known_accounts.known_account_id
-    {%- endif %}
+    {{ _checked_raw_rows(columns, checks, known_accounts is not none,
+        'select source_rows.* from ' ~ source_relation ~ ' as source_rows'
+        ~ ' left join duplicated_keys on ' ~ key_hash ~ ' = duplicated_keys.duplicated_key_hash'
+        ~ ' where duplicated_keys.duplicated_key_hash is null') }}
+
+),
+
+duplicated_key_rows as (
+
+    {{ _checked_raw_rows(columns, checks, known_accounts is not none,
+        'select source_rows.* from ' ~ source_relation ~ ' as source_rows'
+        ~ ' inner join duplicated_keys on ' ~ key_hash ~ ' = duplicated_keys.duplicated_key_hash') }}
 
 ),
 
@@ -100,19 +97,34 @@ ranked as (
     {%- endset %}
 
     select
-        checked.*,
+        payloads.*,
         row_number() over ({{ key_window }}) as key_rank,
         first_value(raw_payload) over ({{ key_window }}) as kept_raw_payload,
         first_value(typed_payload) over ({{ key_window }}) as kept_typed_payload,
         first_value(loaded_at) over ({{ key_window }}) as kept_loaded_at
-    from checked
+    from (
+        select
+            duplicated_key_rows.*,
+            {{ dbt.concat(payload_text(payload_columns, 'raw_')) }} as raw_payload,
+            {{ dbt.concat(payload_text(payload_columns, '')) }} as typed_payload
+        from duplicated_key_rows
+    ) as payloads
 
 ),
+
+{%- set typed_and_raw_columns -%}
+    {%- for column in columns %}
+        {{ column.name }},
+    {%- endfor %}
+    {%- for column in columns %}
+        raw_{{ column.name }},
+    {%- endfor %}
+{%- endset %}
 
 resolved as (
 
     select
-        ranked.*,
+        {{- typed_and_raw_columns }}
         case
             when row_rejection_reason is not null then row_rejection_reason
             when key_rank = 1 then null
@@ -122,6 +134,11 @@ resolved as (
             else 'conflicting_duplicate'
         end as rejection_reason
     from ranked
+    union all
+    select
+        {{- typed_and_raw_columns }}
+        row_rejection_reason as rejection_reason
+    from single_key_rows
 
 ),
 
@@ -131,8 +148,7 @@ final as (
         {%- for column in columns %}
         {{ column.name }},
         {%- endfor %}
-        {#- Raw text is kept for rejected rows only: quarantine needs it, and writing it
-            for every accepted row would double the cost of the largest tables. #}
+        {#- raw text only where quarantine needs it #}
         {%- for column in columns %}
         case when rejection_reason is not null then raw_{{ column.name }} end
             as raw_{{ column.name }},
@@ -144,4 +160,33 @@ final as (
 
 select * from final
     {%- endif -%}
+{% endmacro %}
+
+{% macro _checked_raw_rows(columns, checks, check_accounts, rows_sql) %}
+    {#- Typed values, raw text and the first row-level rule broken, for the raw rows that
+        `rows_sql` selects; `known_accounts` must be in scope when `check_accounts`. -#}
+    select
+        typed.*,
+        case
+            {%- for condition, reason in checks %}
+            when {{ condition }} then '{{ reason }}'
+            {%- endfor %}
+            {%- if check_accounts %}
+            when known_accounts.known_account_id is null then 'unknown_account_id'
+            {%- endif %}
+        end as row_rejection_reason
+    from (
+        select
+            {%- for column in columns %}
+            {{ cast_raw_value(column) }} as {{ column.name }},
+            {%- endfor %}
+            {%- for column in columns %}
+            cast({{ column.raw_name }} as {{ dbt.type_string() }}) as raw_{{ column.name }}{{ "," if not loop.last }}
+            {%- endfor %}
+        from ({{ rows_sql }}) as raw_rows
+    ) as typed
+    {%- if check_accounts %}
+    left join known_accounts
+        on typed.account_id = known_accounts.known_account_id
+    {%- endif %}
 {% endmacro %}

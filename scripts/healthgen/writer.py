@@ -37,8 +37,8 @@ def prepare(out: Path) -> None:
 class PartWriter:
     """One part file of one table, written batch by batch (one row group per batch)."""
 
-    def __init__(self, out: Path, table: str, part: int) -> None:
-        self.path = out / table / f"part-{part:05d}.parquet"
+    def __init__(self, out: Path, table: str, part: int, name: str | None = None) -> None:
+        self.path = out / table / (name or f"part-{part:05d}.parquet")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.schema = table_schema(table)
         self._writer = pq.ParquetWriter(self.path, self.schema, compression=COMPRESSION)

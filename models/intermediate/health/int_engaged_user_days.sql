@@ -11,7 +11,8 @@ with user_activity as (
 
 final as (
 
-    select distinct
+    -- one row per user and day already (the staging primary key)
+    select
         user_id,
         account_id,
         activity_date

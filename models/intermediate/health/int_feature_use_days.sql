@@ -22,7 +22,8 @@ features as (
 
 final as (
 
-    select distinct
+    -- one row per account, feature and day already (the staging primary key)
+    select
         feature_usage.account_id,
         feature_usage.feature_id,
         features.is_value_driving,

@@ -447,6 +447,56 @@ def test_generator_as_of_matches_a_shorter_run_exactly(healthgen_extract, tmp_pa
     assert got.equals(expected)
 
 
+@pytest.mark.parametrize("dirty", [False, True])
+def test_next_day_delivery_appended_to_the_extract_is_the_longer_run(
+    healthgen_extract, tmp_path: Path, dirty: bool
+) -> None:
+    # The extract plus the next day's delivery (streamed tables: new files; others: new
+    # snapshots) equals the extract one day longer, and the extract itself is unchanged.
+    from healthgen.generator import STREAMED, next_day_part_name
+
+    days = 150
+    base, nxt = tmp_path / "base", tmp_path / "next"
+    generate(
+        Config(
+            accounts=120, days=days, seed=11, out=base, chunk_size=50, dirty=dirty, next_day_out=nxt
+        )
+    )
+    plain = healthgen_extract(days=days, dirty=dirty)
+    longer = healthgen_extract(days=days + 1, dirty=dirty)
+    new_day = dt.date(2024, 1, 1) + dt.timedelta(days=days)
+    assert manifest(nxt)["delivery_date"] == new_day.isoformat()
+    for table in TABLE_NAMES:
+        assert sorted_rows(base, table).equals(sorted_rows(plain, table)), table
+        if table in STREAMED:
+            names = sorted(p.name for p in (nxt / table).glob("*.parquet"))
+            assert names == [
+                next_day_part_name(new_day, 0),
+                next_day_part_name(new_day, 1),
+                next_day_part_name(new_day, 2),
+            ], table
+            assert all(n > "part-00002.parquet" for n in names)
+            added = pq.read_table(nxt / table)
+            date_column = CHILD_DATES[table]
+            assert set(added.column(date_column).to_pylist()) <= {new_day.isoformat(), None}
+            combined = pa.concat_tables([pq.read_table(base / table), added])
+        else:
+            combined = pq.read_table(nxt / table)
+        combined = combined.sort_by([(c, "ascending") for c in combined.column_names])
+        assert combined.equals(sorted_rows(longer, table)), table
+
+
+def test_next_day_needs_room_and_its_own_folder(tmp_path: Path) -> None:
+    from healthgen.generator import MAX_DAYS, validate
+
+    with pytest.raises(ValueError, match="next-day-out"):
+        validate(
+            Config(accounts=1, days=MAX_DAYS, seed=1, out=tmp_path, next_day_out=tmp_path / "n")
+        )
+    with pytest.raises(ValueError, match="must differ"):
+        validate(Config(accounts=1, days=5, seed=1, out=tmp_path, next_day_out=tmp_path))
+
+
 # ---------------------------------------------------------------------------- manifest and CLI
 
 

@@ -1,0 +1,1 @@
+"""Benchmark of the customer-health build: presets, measurement and the report."""

@@ -1,0 +1,154 @@
+"""docs/benchmarks.md: the machine, the versions and one table per measured size."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+GB = 1024**3
+PACKAGES = ("dbt-core", "dbt-duckdb", "duckdb", "pyarrow")
+
+
+def machine() -> dict[str, Any]:
+    """CPU, cores, memory, OS and the versions that matter for the figures."""
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / GB, 1),
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "packages": {name: metadata.version(name) for name in PACKAGES},
+    }
+
+
+def _secs(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if value >= 120:
+        return f"{value / 60:.1f} min"
+    return f"{value:.1f} s"
+
+
+def _gb(value: int | None) -> str:
+    return "-" if value is None else f"{value / GB:.2f} GB"
+
+
+def _goal(measured: float | None, target: float | None, fmt: str) -> str:
+    if target is None:
+        return "-"
+    if measured is None:
+        return f"not measured (goal {fmt.format(target)})"
+    verdict = "met" if measured <= target else "missed"
+    return f"{verdict} (goal {fmt.format(target)})"
+
+
+def size_section(result: dict[str, Any]) -> list[str]:
+    """The Markdown for one measured size."""
+    full, incr, floor = result["full"], result.get("incremental"), result["floor"]
+    targets = result["targets"]
+    ratio = full["seconds"] / floor["seconds"] if floor["seconds"] else None
+    peak_gb = max(full["peak_rss_bytes"], incr["peak_rss_bytes"] if incr else 0) / GB
+    lines = [
+        f"### {result['name']}: {result['accounts']:,} accounts x {result['days']} days",
+        "",
+        f"Measured {result['measured_at']}; raw extract {floor['rows']:,} rows in "
+        f"{floor['files']} files ({floor['bytes_on_disk'] / 1024**2:,.0f} MB of Parquet).",
+        "",
+        "| | full build | incremental day | goal |",
+        "|---|---:|---:|---|",
+        f"| wall time | {_secs(full['seconds'])} | "
+        f"{_secs(incr['seconds']) if incr else '-'} | full "
+        f"{_goal(full['seconds'], targets['full_build_s'], '{:.0f} s')}; incremental "
+        f"{_goal(incr['seconds'] if incr else None, targets['incremental_s'], '{:.0f} s')} |",
+        f"| peak RSS (process tree) | {_gb(full['peak_rss_bytes'])} | "
+        f"{_gb(incr['peak_rss_bytes']) if incr else '-'} | "
+        f"{_goal(peak_gb, targets['peak_rss_gb'], '{:.0f} GB')} |",
+        f"| account-days scored | {full['account_days']:,} | "
+        f"{incr['account_days'] if incr else '-':,} | |",
+        f"| account-days per second | {full['account_days'] / full['seconds']:,.0f} | "
+        f"{(incr['account_days'] / incr['seconds']) if incr else 0:,.0f} | |",
+        f"| floor (one pass over the raw files) | {_secs(floor['seconds'])} | | |",
+        f"| full build / floor | {ratio:.1f}x | | "
+        f"{_goal(ratio, targets['floor_ratio'], '{:.0f}x')} |",
+    ]
+    if result.get("comparison") is not None:
+        diffs = result["comparison"]
+        bad = {k: v for k, v in diffs.items() if v}
+        verdict = (
+            f"all {len(diffs)} mart tables equal a full refresh"
+            if not bad
+            else "DIFFERENT from a full refresh: "
+            + ", ".join(f"{k} ({v} rows)" for k, v in sorted(bad.items()))
+        )
+        lines += ["", f"Incremental correctness: {verdict}."]
+    lines += ["", "Rows per mart after the incremental day:", ""]
+    lines += ["| mart | rows |", "|---|---:|"]
+    counts = (incr or full)["mart_rows"]
+    lines += [f"| {name} | {rows:,} |" for name, rows in sorted(counts.items())]
+    for label, run in (("full build", full), ("incremental day", incr)):
+        if not run:
+            continue
+        lines += ["", f"Slowest models, {label}:", "", "| model | seconds |", "|---|---:|"]
+        lines += [f"| {name} | {secs:.1f} |" for name, secs in run["slowest_models"]]
+    return [*lines, ""]
+
+
+def render(results: list[dict[str, Any]], intro: str) -> str:
+    """The whole document."""
+    env = results[0]["machine"] if results else machine()
+    pkgs = ", ".join(f"{k} {v}" for k, v in env["packages"].items())
+    lines = [
+        "# Benchmarks",
+        "",
+        intro.strip(),
+        "",
+        "## Machine",
+        "",
+        f"- CPU: {env['cpu']}, {env['cores']} cores; memory {env['memory_gb']} GB; {env['os']}",
+        f"- Python {env['python']}; {pkgs}",
+        "",
+        "## Summary",
+        "",
+        "| size | accounts x days | full build | incremental day | peak RSS | full / floor |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        incr = r.get("incremental")
+        peak = max(r["full"]["peak_rss_bytes"], incr["peak_rss_bytes"] if incr else 0)
+        ratio = r["full"]["seconds"] / r["floor"]["seconds"]
+        lines.append(
+            f"| {r['name']} | {r['accounts']:,} x {r['days']} | {_secs(r['full']['seconds'])} | "
+            f"{_secs(incr['seconds']) if incr else '-'} | {_gb(peak)} | {ratio:.1f}x |"
+        )
+    lines += ["", "## Sizes", ""]
+    for r in results:
+        lines += size_section(r)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def load_results(folder: Path, names: list[str]) -> list[dict[str, Any]]:
+    """Saved results of the named sizes that exist, in the order given."""
+    out = []
+    for name in names:
+        path = folder / f"{name}.json"
+        if path.is_file():
+            out.append(json.loads(path.read_text(encoding="utf-8")))
+    return out
+
+
+def now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
