@@ -21,6 +21,10 @@ class Floor:
     bytes_on_disk: int
 
 
+def _columns(paths: list[Path]) -> list[str]:
+    return pq.read_schema(paths[0]).names
+
+
 def floor_query(files: dict[str, list[Path]]) -> str:
     """One query that reads each table's files once and touches every value of every column.
 
@@ -31,7 +35,7 @@ def floor_query(files: dict[str, list[Path]]) -> str:
     for i, (table, paths) in enumerate(sorted(files.items())):
         if not paths:
             continue
-        columns = pq.read_schema(paths[0]).names
+        columns = _columns(paths)
         listed = ", ".join(f"'{p}'" for p in paths)
         touched = " + ".join(f"coalesce(sum(length({c})), 0)" for c in columns)
         selects.append(
@@ -56,7 +60,7 @@ def measure_floor(files: dict[str, list[Path]], threads: int, memory_limit: str)
     values = 0
     for paths in files.values():
         if paths:
-            width = len(pq.read_schema(paths[0]).names)
+            width = len(_columns(paths))
             values += width * sum(pq.ParquetFile(p).metadata.num_rows for p in paths)
     return Floor(
         seconds=seconds,

@@ -71,17 +71,6 @@ def row_counts(db_path: Path, relations: list[Relation]) -> dict[str, int]:
         con.close()
 
 
-def max_score_date(db_path: Path) -> str | None:
-    """The last scored day in the scores mart."""
-    con = duckdb.connect(str(db_path), read_only=True)
-    try:
-        row = con.execute(f"select cast(max(score_date) as varchar) from marts.{SCORES_MART}")
-        found = row.fetchone()
-        return str(found[0]) if found and found[0] is not None else None
-    finally:
-        con.close()
-
-
 def rows_on(db_path: Path, score_date: str) -> int:
     """Account-days scored for one day."""
     con = duckdb.connect(str(db_path), read_only=True)
