@@ -48,15 +48,46 @@
 {%- endfor -%}
 {%- set key_hash = row_key_hash(key_values) | trim -%}
 
+{#- Incrementally staged tables (materialized `incremental`: the append-only streamed
+    tables) record each row's file, and a run re-stages only the keys it has new rows for. -#}
+{%- set by_file = config.get('materialized') == 'incremental' -%}
+{%- if by_file -%}
+    {%- set unique_key = config.get('unique_key') -%}
+    {%- if unique_key is string -%}{%- set unique_key = [unique_key] -%}{%- endif -%}
+    {%- if (unique_key or []) | list != contract.primary_key | list -%}
+        {{ exceptions.raise_compiler_error('stage_raw_table: an incremental base model of ' ~ source_name ~ '.' ~ table_name ~ ' needs unique_key = ' ~ contract.primary_key ~ ' (its primary key), got ' ~ unique_key) }}
+    {%- endif -%}
+    {%- set file_column = ', ' ~ raw_source_file('source_rows') ~ ' as _source_file' -%}
+{%- else -%}
+    {%- set file_column = '' -%}
+{%- endif -%}
+{%- set incremental_run = by_file and is_incremental() -%}
+{%- if incremental_run -%}
+    {%- do _check_loaded_files_exist(source_relation) -%}
+    {%- set source_rows_sql = 'incremental_rows' -%}
+{%- else -%}
+    {%- set source_rows_sql = '(select source_rows.*' ~ file_column ~ ' from ' ~ source_relation ~ ' as source_rows)' -%}
+{%- endif -%}
+
 {#- Ranking duplicates needs a sort, so only the rows of keys that occur more than once are
     ranked and every other row passes straight through: a hash aggregate over a 64-bit key
     hash instead of a sort of the whole table (a hash collision only sends a few more rows
     through the ranking, which keeps them). Each branch reads the source itself, so no
     large intermediate result is materialized. #}
-with duplicated_keys as (
+with
+{%- if incremental_run %}
+
+incremental_rows as (
+
+    {{ _incremental_raw_rows(source_relation, columns, key_columns, key_hash, known_accounts) }}
+
+),
+{%- endif %}
+
+duplicated_keys as (
 
     select {{ key_hash }} as duplicated_key_hash
-    from {{ source_relation }}
+    from {{ source_rows_sql }} as source_rows
     group by {{ key_hash }}
     having count(*) > 1
 
@@ -75,17 +106,17 @@ known_accounts as (
 single_key_rows as (
 
     {{ _checked_raw_rows(columns, checks, known_accounts is not none,
-        'select source_rows.* from ' ~ source_relation ~ ' as source_rows'
+        'select source_rows.* from ' ~ source_rows_sql ~ ' as source_rows'
         ~ ' left join duplicated_keys on ' ~ key_hash ~ ' = duplicated_keys.duplicated_key_hash'
-        ~ ' where duplicated_keys.duplicated_key_hash is null') }}
+        ~ ' where duplicated_keys.duplicated_key_hash is null', by_file) }}
 
 ),
 
 duplicated_key_rows as (
 
     {{ _checked_raw_rows(columns, checks, known_accounts is not none,
-        'select source_rows.* from ' ~ source_relation ~ ' as source_rows'
-        ~ ' inner join duplicated_keys on ' ~ key_hash ~ ' = duplicated_keys.duplicated_key_hash') }}
+        'select source_rows.* from ' ~ source_rows_sql ~ ' as source_rows'
+        ~ ' inner join duplicated_keys on ' ~ key_hash ~ ' = duplicated_keys.duplicated_key_hash', by_file) }}
 
 ),
 
@@ -116,6 +147,9 @@ ranked as (
     {%- for column in columns %}
         {{ column.name }},
     {%- endfor %}
+    {%- if by_file %}
+        _source_file,
+    {%- endif %}
     {%- for column in columns %}
         raw_{{ column.name }},
     {%- endfor %}
@@ -148,6 +182,9 @@ final as (
         {%- for column in columns %}
         {{ column.name }},
         {%- endfor %}
+        {%- if by_file %}
+        _source_file as source_file,
+        {%- endif %}
         {#- raw text only where quarantine needs it #}
         {%- for column in columns %}
         case when rejection_reason is not null then raw_{{ column.name }} end
@@ -162,9 +199,10 @@ select * from final
     {%- endif -%}
 {% endmacro %}
 
-{% macro _checked_raw_rows(columns, checks, check_accounts, rows_sql) %}
+{% macro _checked_raw_rows(columns, checks, check_accounts, rows_sql, by_file=false) %}
     {#- Typed values, raw text and the first row-level rule broken, for the raw rows that
-        `rows_sql` selects; `known_accounts` must be in scope when `check_accounts`. -#}
+        `rows_sql` selects; `known_accounts` must be in scope when `check_accounts`, and
+        `rows_sql` must have `_source_file` when `by_file`. -#}
     select
         typed.*,
         case
@@ -181,12 +219,87 @@ select * from final
             {{ cast_raw_value(column) }} as {{ column.name }},
             {%- endfor %}
             {%- for column in columns %}
-            cast({{ column.raw_name }} as {{ dbt.type_string() }}) as raw_{{ column.name }}{{ "," if not loop.last }}
+            cast({{ column.raw_name }} as {{ dbt.type_string() }}) as raw_{{ column.name }}{{ "," if not loop.last or by_file }}
             {%- endfor %}
+            {%- if by_file %}
+            _source_file
+            {%- endif %}
         from ({{ rows_sql }}) as raw_rows
     ) as typed
     {%- if check_accounts %}
     left join known_accounts
         on typed.account_id = known_accounts.known_account_id
     {%- endif %}
+{% endmacro %}
+
+{% macro _incremental_raw_rows(source_relation, columns, key_columns, key_hash, known_accounts) %}
+    {#- The raw rows an incremental run of an append-only table re-stages, with their file
+        (`_source_file`): every row of a file not staged before, and every row, from any
+        file, of a key that has a row in such a file, a row loaded within
+        `incremental_lookback_days` of the newest staged load (a file that grew), or, when
+        `known_accounts` is given, a staged row whose account became known or unknown.
+        Rows of a key are always re-staged together, so duplicates are ranked across files
+        and delete+insert on the key replaces them; rows with an empty key come only from
+        new files. -#}
+    {%- set typed_key = key_columns | map(attribute='name') | list -%}
+    {%- set loaded_at_column = (columns | selectattr('name', 'equalto', 'loaded_at') | list)[0] -%}
+    {%- set file_expression = raw_source_file('source_rows') -%}
+    {%- set key_present -%}
+        {%- for column in key_columns -%}
+            {{ cast_raw_value(column) }} is not null{{ ' and ' if not loop.last }}
+        {%- endfor -%}
+    {%- endset -%}
+    select
+        source_rows.*,
+        {{ file_expression }} as _source_file
+    from {{ source_relation }} as source_rows
+    where
+        (
+            {{ file_expression }} not in (select distinct source_file from {{ this }})
+            and not ({{ key_present }})
+        )
+        or {{ key_hash }} in (
+            select {{ key_hash }}
+            from {{ source_relation }} as source_rows
+            where
+                ({{ key_present }})
+                and (
+                    {{ file_expression }} not in (select distinct source_file from {{ this }})
+                    or {{ cast_raw_value(loaded_at_column) }} >= (
+                        select {{ dbt.dateadd('day', -var('incremental_lookback_days'), 'max(loaded_at)') }}
+                        from {{ this }}
+                    )
+                )
+            {%- if known_accounts is not none %}
+            union all
+            select {{ row_key_hash(typed_key) }}
+            from {{ this }} as staged
+            left join (
+                select distinct account_id as known_account_id
+                from {{ known_accounts }}
+                where rejection_reason is null
+            ) as known_accounts
+                on staged.account_id = known_accounts.known_account_id
+            where
+                (staged.rejection_reason = 'unknown_account_id'
+                    and known_accounts.known_account_id is not null)
+                or (staged.rejection_reason is null and known_accounts.known_account_id is null)
+            {%- endif %}
+        )
+{% endmacro %}
+
+{% macro _check_loaded_files_exist(source_relation) %}
+    {#- Fails an incremental run when a file staged before is gone: incrementally staged
+        tables are append-only, and a rewritten history needs `--full-refresh`. -#}
+    {%- if execute -%}
+        {%- set missing_files -%}
+            select source_file from {{ this }}
+            except
+            select {{ raw_source_file('source_rows') }} from {{ source_relation }} as source_rows
+        {%- endset -%}
+        {%- set missing = run_query(missing_files).columns[0].values() | list -%}
+        {%- if missing | length > 0 -%}
+            {{ exceptions.raise_compiler_error(this.identifier ~ ' is staged incrementally from append-only files, but ' ~ missing | length ~ ' file(s) staged before are gone (' ~ (missing | sort | list)[:5] | join(', ') ~ '). Rebuild it with `dbt build --full-refresh --select ' ~ this.identifier ~ '+`.') }}
+        {%- endif -%}
+    {%- endif -%}
 {% endmacro %}

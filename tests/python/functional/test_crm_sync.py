@@ -376,6 +376,12 @@ def test_retries_are_bounded_and_undelivered_rows_are_sent_next_time(
     sync_env.assert_crm_equals_mart()
 
 
+def _default_sigint() -> None:
+    # A test run started as a background job inherits an ignored SIGINT, which Python keeps
+    # ignoring; the sync under test must see Ctrl-C as a terminal sends it.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def subprocess_sync(env: SyncEnv, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [*SYNC_CLI, *env.argv("sync", *args)],
@@ -383,6 +389,7 @@ def subprocess_sync(env: SyncEnv, *args: str) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_default_sigint,
     )
 
 

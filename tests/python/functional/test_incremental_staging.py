@@ -1,0 +1,159 @@
+"""Incremental staging of the append-only tables (product activity and feature usage).
+
+An incremental run re-stages only the keys that have rows in new files, and its staging
+tables equal a full refresh of the same files: duplicates are ranked across files, and a
+row whose account becomes known (or unknown) is re-judged. A file staged before that
+disappears stops the run with a clear error.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from harness import DbtProject, project_for, table_rows
+from healthgen.generator import STREAMED, Config, generate
+
+pytestmark = pytest.mark.functional
+
+STAGING = ["path:models/staging", "--indirect-selection", "cautious"]
+STAGED_TABLES = [
+    "staging.base_product__user_activity_daily",
+    "staging.base_product__feature_usage_daily",
+    "staging.base_crm__accounts",
+    "quarantine.quarantine_product__user_activity_daily",
+    "quarantine.quarantine_product__feature_usage_daily",
+]
+LATE_ACCOUNT = "acc_late_0001"
+LATE_USER = "usr_late_0001"
+
+
+def write_rows(path: Path, rows: list[dict[str, str | None]]) -> None:
+    """A raw Parquet file of text columns, as the loader writes them."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    columns = list(rows[0])
+    table = pa.table({c: pa.array([r[c] for r in rows], type=pa.string()) for c in columns})
+    pq.write_table(table, path)
+
+
+def first_raw_row(raw: Path, table: str) -> dict[str, str | None]:
+    files = sorted((raw / table).glob("*.parquet"))
+    row: dict[str, str | None] = pq.read_table(files[0]).slice(0, 1).to_pylist()[0]
+    return row
+
+
+def deliver_next_day(cache: Path, raw: Path) -> None:
+    """The generator's next-day delivery: new part files, or new snapshots."""
+    for table_dir in sorted(p for p in (cache / "next").iterdir() if p.is_dir()):
+        target = raw / table_dir.name
+        if table_dir.name not in STREAMED:
+            shutil.rmtree(target)
+        target.mkdir(exist_ok=True)
+        for part in table_dir.glob("*.parquet"):
+            shutil.copy2(part, target / part.name)
+
+
+def staged(project: DbtProject) -> dict[str, list[tuple[object, ...]]]:
+    return {relation: table_rows(project, relation) for relation in STAGED_TABLES}
+
+
+def full_refresh_of(project: DbtProject, tmp: Path) -> DbtProject:
+    """The same raw files staged from scratch into another warehouse."""
+    fresh = project_for(tmp, project.raw_dir)
+    result = fresh.invoke("build", "--select", *STAGING)
+    assert result.success, result.exception
+    return fresh
+
+
+def rejection(project: DbtProject, user_id: str, activity_date: str) -> list[object]:
+    rows = project.query(
+        "select rejection_reason from staging.base_product__user_activity_daily"
+        " where user_id = ? and activity_date = cast(? as date) order by loaded_at desc",
+        [user_id, activity_date],
+    )
+    return [reason for (reason,) in rows]
+
+
+def test_incremental_staging_equals_a_full_refresh(tmp_path: Path) -> None:
+    cache = tmp_path / "extract"
+    generate(
+        Config(
+            accounts=40,
+            days=90,
+            seed=5,
+            out=cache / "raw",
+            dirty=True,
+            dirty_rate=0.03,
+            next_day_out=cache / "next",
+        )
+    )
+    raw = tmp_path / "raw"
+    shutil.copytree(cache / "raw", raw)
+    project = project_for(tmp_path / "incremental", raw)
+    first = project.invoke("build", "--select", *STAGING)
+    assert first.success, first.exception
+
+    # Day 2: the generator's next day, plus a late file with a newer version of an
+    # accepted row, a row of an account the CRM does not know yet, and a row without a key.
+    deliver_next_day(cache, raw)
+    old = first_raw_row(raw, "user_activity_daily")
+    user_id, activity_date = old["user_id"], old["activity_date"]
+    assert user_id is not None
+    assert activity_date is not None
+    assert rejection(project, user_id, activity_date) == [None]
+    newer = {**old, "sessions": "99", "_loaded_at": "2099-01-01T00:00:00Z"}
+    unknown = {**old, "user_id": LATE_USER, "account_id": LATE_ACCOUNT}
+    keyless = {**old, "user_id": None}
+    write_rows(raw / "user_activity_daily" / "part-late-00001.parquet", [newer, unknown, keyless])
+    second = project.invoke("build", "--select", *STAGING)
+    assert second.success, second.exception
+    assert staged(project) == staged(full_refresh_of(project, tmp_path / "fresh2"))
+    assert rejection(project, user_id, activity_date) == [None, "superseded_version"]
+    assert rejection(project, LATE_USER, activity_date) == ["unknown_account_id"]
+
+    # Day 3: the CRM and user snapshots now have the account and its user, so the row is
+    # staged.
+    account = {**first_raw_row(raw, "accounts"), "account_id": LATE_ACCOUNT}
+    write_rows(raw / "accounts" / "part-late-00001.parquet", [account])
+    user = {**first_raw_row(raw, "users"), "user_id": LATE_USER, "account_id": LATE_ACCOUNT}
+    write_rows(raw / "users" / "part-late-00001.parquet", [user])
+    third = project.invoke("build", "--select", *STAGING)
+    assert third.success, third.exception
+    assert staged(project) == staged(full_refresh_of(project, tmp_path / "fresh3"))
+    assert rejection(project, LATE_USER, activity_date) == [None]
+    keyless_rows = project.query(
+        "select count(*) from staging.base_product__user_activity_daily"
+        " where rejection_reason = 'missing_user_id' and source_file = 'part-late-00001.parquet'"
+    )
+    assert keyless_rows == [(1,)]
+
+
+def test_a_staged_file_that_disappears_stops_the_incremental_run(tmp_path: Path) -> None:
+    cache = tmp_path / "extract"
+    generate(Config(accounts=100, days=40, seed=6, out=cache / "raw", chunk_size=50))
+    raw = tmp_path / "raw"
+    shutil.copytree(cache / "raw", raw)
+    parts = sorted((raw / "user_activity_daily").glob("*.parquet"))
+    assert len(parts) == 2
+    project = project_for(tmp_path / "incremental", raw)
+    assert project.invoke("build", "--select", *STAGING).success
+
+    parts[0].unlink()
+    failed = project.invoke("run", "--select", "base_product__user_activity_daily")
+    assert not failed.success
+    assert failed.result is not None
+    message = str(failed.result.results[0].message)
+    assert parts[0].name in message
+    assert "--full-refresh" in message
+
+    rebuilt = project.invoke(
+        "run", "--full-refresh", "--select", "base_product__user_activity_daily"
+    )
+    assert rebuilt.success, rebuilt.exception
+    files = project.query(
+        "select distinct source_file from staging.base_product__user_activity_daily"
+    )
+    assert files == [(parts[1].name,)]
