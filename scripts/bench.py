@@ -59,7 +59,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--days", type=int, help="days of the custom size")
     p.add_argument("--seed", type=int, default=42, help="generator seed of a custom size")
     p.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="data and results folder")
-    p.add_argument("--threads", type=int, default=int(os.environ.get("HEALTH_THREADS", "2")))
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=int(os.environ.get("HEALTH_THREADS", "2")),
+        help="dbt threads: queries run at once (DuckDB uses every core for each)",
+    )
     p.add_argument(
         "--memory-limit",
         default=os.environ.get("HEALTH_DUCKDB_MEMORY_LIMIT", "8GB"),
@@ -154,7 +159,7 @@ def bench(preset: Preset, args: argparse.Namespace) -> dict[str, Any]:
     rawdata.link_extract(cache, raw)
 
     console.print(f"[bold]{preset.name}[/]: floor")
-    floor = measure_floor(rawdata.raw_files(raw), args.threads, args.memory_limit)
+    floor = measure_floor(rawdata.raw_files(raw), args.memory_limit)
 
     db_path = run / "warehouse.duckdb"
     env = dbt_env(db_path, raw, args.threads, args.memory_limit)

@@ -8,56 +8,50 @@
         latest known renewal date). Changes dated before an account's first spine day count
         from that day; changes after its last day are ignored. The spine must hold every day
         between an account's first and last day (no gaps). Returns a select of
-        (account_id, score_date, <measure>...). -#}
-    {%- set spans -%}
+        (account_id, score_date, <measure>...).
+
+        The spine days and the changes go through one window, changes first on a shared
+        day, and only the spine days are kept: the spine is read once, so the engine never
+        has to hold it in memory to join it with itself. -#}
+    select
+        account_id,
+        score_date,
+        {%- for measure in measures %}
+        {{ measure }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from (
         select
             account_id,
-            min(score_date) as first_day,
-            max(score_date) as last_day
-        from {{ spine }}
-        group by account_id
-    {%- endset %}
-    select
-        spine_days.account_id,
-        spine_days.score_date,
-        {%- for measure, aggregation in measures.items() %}
-        {%- if aggregation == 'sum' %}
-        sum(coalesce(daily_changes.{{ measure }}, 0)) over (
-            partition by spine_days.account_id order by spine_days.score_date
-            rows between unbounded preceding and current row
-        ) as {{ measure }}{{ ',' if not loop.last }}
-        {%- elif aggregation == 'max' %}
-        max(daily_changes.{{ measure }}) over (
-            partition by spine_days.account_id order by spine_days.score_date
-            rows between unbounded preceding and current row
-        ) as {{ measure }}{{ ',' if not loop.last }}
-        {%- else %}
-        {{ exceptions.raise_compiler_error("running_totals_on_spine: aggregation must be sum or max, got " ~ aggregation) }}
-        {%- endif %}
-        {%- endfor %}
-    from {{ spine }} as spine_days
-    left join (
-        select
-            changes.account_id,
-            case
-                when changes.delta_date < spans.first_day then spans.first_day
-                else changes.delta_date
-            end as score_date,
+            score_date,
+            is_spine_day,
             {%- for measure, aggregation in measures.items() %}
-            {{ aggregation }}(changes.{{ measure }}) as {{ measure }}{{ ',' if not loop.last }}
+            {%- if aggregation not in ('sum', 'max') %}
+            {{ exceptions.raise_compiler_error("running_totals_on_spine: aggregation must be sum or max, got " ~ aggregation) }}
+            {%- endif %}
+            {{ aggregation }}({{ 'coalesce(' ~ measure ~ ', 0)' if aggregation == 'sum' else measure }}) over (
+                partition by account_id order by score_date, is_spine_day
+                rows between unbounded preceding and current row
+            ) as {{ measure }}{{ ',' if not loop.last }}
             {%- endfor %}
-        from {{ deltas }} as changes
-        inner join ({{ spans }}) as spans
-            on changes.account_id = spans.account_id
-        where changes.delta_date <= spans.last_day
-        group by
-            changes.account_id,
-            case
-                when changes.delta_date < spans.first_day then spans.first_day
-                else changes.delta_date
-            end
-    ) as daily_changes
-        on
-            spine_days.account_id = daily_changes.account_id
-            and spine_days.score_date = daily_changes.score_date
+        from (
+            select
+                account_id,
+                score_date,
+                1 as is_spine_day,
+                {%- for measure, aggregation in measures.items() %}
+                {{ '0' if aggregation == 'sum' else 'null' }} as {{ measure }}{{ ',' if not loop.last }}
+                {%- endfor %}
+            from {{ spine }}
+            union all
+            select
+                account_id,
+                delta_date as score_date,
+                0 as is_spine_day,
+                {%- for measure in measures %}
+                {{ measure }}{{ ',' if not loop.last }}
+                {%- endfor %}
+            from {{ deltas }}
+        ) as spine_days_and_changes
+    ) as running_totals
+    where is_spine_day = 1
 {% endmacro %}

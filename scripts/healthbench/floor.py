@@ -45,10 +45,14 @@ def floor_query(files: dict[str, list[Path]]) -> str:
     return "select * from " + " cross join ".join(selects)
 
 
-def measure_floor(files: dict[str, list[Path]], threads: int, memory_limit: str) -> Floor:
-    """Run the floor query on an in-memory DuckDB with the build's threads and memory."""
+def measure_floor(files: dict[str, list[Path]], memory_limit: str) -> Floor:
+    """Run the floor query on an in-memory DuckDB with the build's memory limit.
+
+    DuckDB's own threads stay at its default (one per core), as in the build: dbt's
+    ``threads`` only sets how many queries run at once.
+    """
     query = floor_query(files)
-    con = duckdb.connect(config={"threads": threads, "memory_limit": memory_limit})
+    con = duckdb.connect(config={"memory_limit": memory_limit})
     try:
         began = time.perf_counter()
         row = con.execute(query).fetchone()

@@ -62,11 +62,15 @@ def size_section(result: dict[str, Any]) -> list[str]:
     targets = result["targets"]
     ratio = full["seconds"] / floor["seconds"] if floor["seconds"] else None
     peak_gb = max(full["peak_rss_bytes"], incr["peak_rss_bytes"] if incr else 0) / GB
+    incr_days = f"{incr['account_days']:,}" if incr else "-"
+    incr_rate = f"{incr['account_days'] / incr['seconds']:,.0f}" if incr else "-"
     lines = [
         f"### {result['name']}: {result['accounts']:,} accounts x {result['days']} days",
         "",
         f"Measured {result['measured_at']}; raw extract {floor['rows']:,} rows in "
-        f"{floor['files']} files ({floor['bytes_on_disk'] / 1024**2:,.0f} MB of Parquet).",
+        f"{floor['files']} files ({floor['bytes_on_disk'] / 1024**2:,.0f} MB of Parquet). "
+        f"DuckDB memory limit {result.get('memory_limit') or 'as in the profile'}, "
+        f"{result.get('threads') or 'default'} threads.",
         "",
         "| | full build | incremental day | goal |",
         "|---|---:|---:|---|",
@@ -77,10 +81,9 @@ def size_section(result: dict[str, Any]) -> list[str]:
         f"| peak RSS (process tree) | {_gb(full['peak_rss_bytes'])} | "
         f"{_gb(incr['peak_rss_bytes']) if incr else '-'} | "
         f"{_goal(peak_gb, targets['peak_rss_gb'], '{:.0f} GB')} |",
-        f"| account-days scored | {full['account_days']:,} | "
-        f"{incr['account_days'] if incr else '-':,} | |",
+        f"| account-days scored | {full['account_days']:,} | {incr_days} | |",
         f"| account-days per second | {full['account_days'] / full['seconds']:,.0f} | "
-        f"{(incr['account_days'] / incr['seconds']) if incr else 0:,.0f} | |",
+        f"{incr_rate} | |",
         f"| floor (one pass over the raw files) | {_secs(floor['seconds'])} | | |",
         f"| full build / floor | {ratio:.1f}x | | "
         f"{_goal(ratio, targets['floor_ratio'], '{:.0f}x')} |",
@@ -95,7 +98,8 @@ def size_section(result: dict[str, Any]) -> list[str]:
             + ", ".join(f"{k} ({v} rows)" for k, v in sorted(bad.items()))
         )
         lines += ["", f"Incremental correctness: {verdict}."]
-    lines += ["", "Rows per mart after the incremental day:", ""]
+    after = "the incremental day" if incr else "the full build"
+    lines += ["", f"Rows per mart after {after}:", ""]
     lines += ["| mart | rows |", "|---|---:|"]
     counts = (incr or full)["mart_rows"]
     lines += [f"| {name} | {rows:,} |" for name, rows in sorted(counts.items())]

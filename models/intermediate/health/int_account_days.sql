@@ -4,6 +4,9 @@ with score_dates as (
         score_date,
         product_data_start_date
     from {{ ref('int_score_dates') }}
+    {%- if is_incremental() %}
+    where score_date >= {{ incremental_recompute_from() }}
+    {%- endif %}
 
 ),
 

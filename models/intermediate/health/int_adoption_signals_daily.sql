@@ -7,6 +7,9 @@ with account_days as (
         score_date,
         licensed_seats
     from {{ ref('int_account_days') }}
+    {%- if is_incremental() %}
+    where score_date >= {{ incremental_recompute_from() }}
+    {%- endif %}
 
 ),
 
@@ -35,6 +38,9 @@ engaged_user_days as (
         user_id,
         activity_date
     from {{ ref('int_engaged_user_days') }}
+    {%- if is_incremental() %}
+    where activity_date >= {{ incremental_recompute_from(2 * window_days) }}
+    {%- endif %}
 
 ),
 
@@ -55,6 +61,9 @@ feature_use_days as (
         is_integration,
         usage_date
     from {{ ref('int_feature_use_days') }}
+    {%- if is_incremental() %}
+    where usage_date >= {{ incremental_recompute_from(2 * window_days) }}
+    {%- endif %}
 
 ),
 

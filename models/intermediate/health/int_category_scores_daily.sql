@@ -15,6 +15,9 @@ with account_days as (
         lifecycle_stage
     from {{ ref('int_account_days') }}
     where is_active
+    {%- if is_incremental() %}
+        and score_date >= {{ incremental_recompute_from() }}
+    {%- endif %}
 
 ),
 
@@ -27,6 +30,9 @@ with account_days as (
         score_date,
         {{ signals | join(',\n        ') }}
     from {{ ref(signal_models[category]) }}
+    {%- if is_incremental() %}
+    where score_date >= {{ incremental_recompute_from() }}
+    {%- endif %}
 
 ),
 {%- endfor %}

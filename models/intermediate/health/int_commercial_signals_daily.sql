@@ -10,6 +10,9 @@ with account_days as (
         arr_365d_ago,
         days_to_renewal
     from {{ ref('int_account_days') }}
+    {%- if is_incremental() %}
+    where score_date >= {{ incremental_recompute_from() }}
+    {%- endif %}
 
 ),
 

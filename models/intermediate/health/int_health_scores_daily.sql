@@ -9,6 +9,9 @@ with category_scores as (
         {%- endfor %}
         lifecycle_stage
     from {{ ref('int_category_scores_daily') }}
+    {%- if is_incremental() %}
+    where score_date >= {{ incremental_recompute_from() }}
+    {%- endif %}
 
 ),
 

@@ -7,6 +7,9 @@ with account_days as (
         account_id,
         score_date
     from {{ ref('int_account_days') }}
+    {%- if is_incremental() %}
+    where score_date >= {{ incremental_recompute_from() }}
+    {%- endif %}
 
 ),
 

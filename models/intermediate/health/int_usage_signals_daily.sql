@@ -8,6 +8,9 @@ with account_days as (
         licensed_seats,
         observed_from_date
     from {{ ref('int_account_days') }}
+    {%- if is_incremental() %}
+    where score_date >= {{ incremental_recompute_from() }}
+    {%- endif %}
 
 ),
 
@@ -18,6 +21,9 @@ engaged_user_days as (
         user_id,
         activity_date
     from {{ ref('int_engaged_user_days') }}
+    {%- if is_incremental() %}
+    where activity_date >= {{ incremental_recompute_from(2 * window_days) }}
+    {%- endif %}
 
 ),
 
@@ -28,8 +34,26 @@ feature_use_days as (
         is_value_driving,
         usage_date
     from {{ ref('int_feature_use_days') }}
+    {%- if is_incremental() %}
+    where usage_date >= {{ incremental_recompute_from(2 * window_days) }}
+    {%- endif %}
 
 ),
+
+{%- if is_incremental() %}
+
+-- the last active day before the days this run reads (last_active_date has no window)
+earlier_activity as (
+
+    select
+        account_id,
+        max(activity_date) as last_active_date
+    from {{ ref('int_engaged_user_days') }}
+    where activity_date < {{ incremental_recompute_from(2 * window_days) }}
+    group by account_id
+
+),
+{%- endif %}
 
 account_activity_days as (
 
@@ -75,6 +99,11 @@ active_user_changes as (
     ('value_feature_days', add_days(window_days, 'usage_date'), {'value_feature_days': -1}, 'true'),
     ('active_user_changes', 'delta_date', {'active_users': 'active_users'}, 'true'),
 ] %}
+{%- if is_incremental() %}
+    {%- do usage_changes.append(
+        ('earlier_activity', 'last_active_date', {'last_active_date': 'last_active_date'}, 'true')
+    ) %}
+{%- endif %}
 
 usage_changes as (
 

@@ -10,10 +10,7 @@
 {#- Incremental runs recompute the days from incremental_lookback_days before the last
     scored day onwards (late-arriving data), reading the scores 30 days earlier back from
     this table. -#}
-{%- set lookback_days = var('incremental_lookback_days') -%}
-{%- set recompute_from -%}
-(select {{ add_days(-lookback_days, 'max(score_date)') }} from {{ this }})
-{%- endset -%}
+{%- set recompute_from = incremental_recompute_from() -%}
 
 with scores as (
 

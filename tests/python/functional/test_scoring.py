@@ -17,6 +17,17 @@ HEALTH_MARTS = (
     "marts.dim_account_health",
     "marts.rpt_portfolio_health_weekly",
 )
+# The incremental intermediate models (one row per account and score date).
+INCREMENTAL_INTERMEDIATES = (
+    "intermediate.int_account_days",
+    "intermediate.int_usage_signals_daily",
+    "intermediate.int_adoption_signals_daily",
+    "intermediate.int_support_signals_daily",
+    "intermediate.int_lifecycle_signals_daily",
+    "intermediate.int_commercial_signals_daily",
+    "intermediate.int_category_scores_daily",
+    "intermediate.int_health_scores_daily",
+)
 CATEGORIES = ("usage", "adoption", "lifecycle", "support", "commercial")
 
 
@@ -96,9 +107,9 @@ def test_incremental_days_equal_a_full_refresh(
 ) -> None:
     """Build on the extract as of day 148, then add days 149 and 150 with incremental runs.
 
-    Every health mart must equal the full build on the 150-day extract. Since the
-    148-day extract knows nothing after day 148, this also shows that the scores of
-    earlier days use only data timestamped on or before them.
+    Every health mart and every incremental intermediate model must equal the full build
+    on the 150-day extract. Since the 148-day extract knows nothing after day 148, this
+    also shows that the scores of earlier days use only data timestamped on or before them.
     """
     full_project, _ = clean_build
     project = project_for(tmp_path, healthgen_extract(accounts=80, days=148, seed=7))
@@ -111,7 +122,7 @@ def test_incremental_days_equal_a_full_refresh(
         assert result.success, result.exception
     last_days = project.query("select count(*) from marts.fct_account_health_daily")[0][0]
     assert last_days > first_days
-    for relation in HEALTH_MARTS:
+    for relation in (*HEALTH_MARTS, *INCREMENTAL_INTERMEDIATES):
         assert table_rows(project, relation) == table_rows(full_project, relation), relation
 
 
