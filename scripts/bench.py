@@ -136,13 +136,22 @@ def build_summary(
     }
 
 
-def check_build(measured: Measured, target: Path, label: str, run: Path) -> None:
-    if measured.returncode != 0:
-        failed = warehouse.failed_nodes(target) if (target / "run_results.json").is_file() else []
-        raise SystemExit(
-            f"{label} failed (exit {measured.returncode}); see {run / (label + '.log')}"
-            + (f"; failed: {', '.join(failed)}" if failed else "")
-        )
+def build_failure(measured: Measured, target: Path, label: str, run: Path) -> dict[str, Any] | None:
+    """None when the build succeeded; else its step, time, peak RSS, failed nodes and error."""
+    if measured.returncode == 0:
+        return None
+    has_results = (target / "run_results.json").is_file()
+    failed = warehouse.failed_nodes(target) if has_results else []
+    errors = warehouse.failure_messages(target) if has_results else []
+    return {
+        "step": label,
+        "seconds": round(measured.seconds, 2),
+        "peak_rss_bytes": measured.peak_rss_bytes,
+        "failed_nodes": failed,
+        "error": errors[0] if errors else f"exit {measured.returncode}",
+        "message": f"{label} failed (exit {measured.returncode}); see "
+        f"{run / (label + '.log')}" + (f"; failed: {', '.join(failed)}" if failed else ""),
+    }
 
 
 def bench(preset: Preset, args: argparse.Namespace) -> dict[str, Any]:
@@ -163,12 +172,6 @@ def bench(preset: Preset, args: argparse.Namespace) -> dict[str, Any]:
 
     db_path = run / "warehouse.duckdb"
     env = dbt_env(db_path, raw, args.threads, args.memory_limit)
-    console.print(f"[bold]{preset.name}[/]: full build")
-    measured, target = dbt_build(run, "full", env)
-    check_build(measured, target, "full", run)
-    full = build_summary(measured, target, db_path)
-    console.print(f"  {measured.seconds:.1f} s, peak {measured.peak_rss_bytes / 1024**3:.2f} GB")
-
     result: dict[str, Any] = {
         "name": preset.name,
         "accounts": preset.accounts,
@@ -180,17 +183,27 @@ def bench(preset: Preset, args: argparse.Namespace) -> dict[str, Any]:
         "machine": report.machine(),
         "targets": asdict(preset.targets),
         "floor": asdict(floor),
-        "full": full,
+        "full": None,
         "incremental": None,
         "comparison": None,
+        "failed": None,
     }
+    console.print(f"[bold]{preset.name}[/]: full build")
+    measured, target = dbt_build(run, "full", env)
+    result["failed"] = build_failure(measured, target, "full", run)
+    if result["failed"]:
+        return result
+    result["full"] = build_summary(measured, target, db_path)
+    console.print(f"  {measured.seconds:.1f} s, peak {measured.peak_rss_bytes / 1024**3:.2f} GB")
     if args.no_incremental:
         return result
 
     delivered = rawdata.append_next_day(cache, raw)
     console.print(f"[bold]{preset.name}[/]: incremental build of {delivered}")
     measured, target = dbt_build(run, "incremental", env)
-    check_build(measured, target, "incremental", run)
+    result["failed"] = build_failure(measured, target, "incremental", run)
+    if result["failed"]:
+        return result
     new_rows = warehouse.rows_on(db_path, delivered)
     result["incremental"] = build_summary(measured, target, db_path, new_rows)
     result["incremental"]["delivery_date"] = delivered
@@ -202,7 +215,9 @@ def bench(preset: Preset, args: argparse.Namespace) -> dict[str, Any]:
         fresh_db = run / "full_refresh.duckdb"
         fresh_env = dbt_env(fresh_db, raw, args.threads, args.memory_limit)
         measured, fresh_target = dbt_build(run, "refresh", fresh_env, "--full-refresh")
-        check_build(measured, fresh_target, "refresh", run)
+        result["failed"] = build_failure(measured, fresh_target, "refresh", run)
+        if result["failed"]:
+            return result
         relations = warehouse.built_relations(target, "marts")
         result["comparison"] = warehouse.differing_rows(db_path, fresh_db, relations)
     return result
@@ -224,6 +239,9 @@ def main(argv: list[str] | None = None) -> int:
         path = results_dir / f"{preset.name}.json"
         path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
         console.print(f"[bold]{preset.name}[/]: results in {path}")
+        if result["failed"]:
+            console.print(f"[red]{result['failed']['message']}[/]")
+            status = 1
         differing = {k: v for k, v in (result["comparison"] or {}).items() if v}
         if differing:
             console.print(f"[red]incremental marts differ from a full refresh: {differing}[/]")

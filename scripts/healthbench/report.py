@@ -56,15 +56,10 @@ def _goal(measured: float | None, target: float | None, fmt: str) -> str:
     return f"{verdict} (goal {fmt.format(target)})"
 
 
-def size_section(result: dict[str, Any]) -> list[str]:
-    """The Markdown for one measured size."""
-    full, incr, floor = result["full"], result.get("incremental"), result["floor"]
-    targets = result["targets"]
-    ratio = full["seconds"] / floor["seconds"] if floor["seconds"] else None
-    peak_gb = max(full["peak_rss_bytes"], incr["peak_rss_bytes"] if incr else 0) / GB
-    incr_days = f"{incr['account_days']:,}" if incr else "-"
-    incr_rate = f"{incr['account_days'] / incr['seconds']:,.0f}" if incr else "-"
-    lines = [
+def _size_header(result: dict[str, Any]) -> list[str]:
+    """A size's heading and the line on its data, memory limit and threads."""
+    floor = result["floor"]
+    return [
         f"### {result['name']}: {result['accounts']:,} accounts x {result['days']} days",
         "",
         f"Measured {result['measured_at']}; raw extract {floor['rows']:,} rows in "
@@ -72,6 +67,35 @@ def size_section(result: dict[str, Any]) -> list[str]:
         f"DuckDB memory limit {result.get('memory_limit') or 'as in the profile'}, "
         f"{result.get('threads') or 'default'} threads.",
         "",
+    ]
+
+
+def failure_section(result: dict[str, Any]) -> list[str]:
+    """The Markdown for a size whose full build failed: what failed, after how long."""
+    failed, floor = result["failed"], result["floor"]
+    lines = [
+        *_size_header(result),
+        f"**The {failed['step']} build failed** after {_secs(failed['seconds'])} "
+        f"(peak RSS {_gb(failed['peak_rss_bytes'])}): {failed['error']}",
+        "",
+        f"Failed nodes: {', '.join(failed['failed_nodes']) or '-'}. "
+        f"Floor: {_secs(floor['seconds'])}.",
+    ]
+    return [*lines, ""]
+
+
+def size_section(result: dict[str, Any]) -> list[str]:
+    """The Markdown for one measured size."""
+    if result.get("failed") and not result.get("full"):
+        return failure_section(result)
+    full, incr, floor = result["full"], result.get("incremental"), result["floor"]
+    targets = result["targets"]
+    ratio = full["seconds"] / floor["seconds"] if floor["seconds"] else None
+    peak_gb = max(full["peak_rss_bytes"], incr["peak_rss_bytes"] if incr else 0) / GB
+    incr_days = f"{incr['account_days']:,}" if incr else "-"
+    incr_rate = f"{incr['account_days'] / incr['seconds']:,.0f}" if incr else "-"
+    lines = [
+        *_size_header(result),
         "| | full build | incremental day | goal |",
         "|---|---:|---:|---|",
         f"| wall time | {_secs(full['seconds'])} | "
@@ -88,6 +112,13 @@ def size_section(result: dict[str, Any]) -> list[str]:
         f"| full build / floor | {ratio:.1f}x | | "
         f"{_goal(ratio, targets['floor_ratio'], '{:.0f}x')} |",
     ]
+    if result.get("failed"):
+        failed = result["failed"]
+        lines += [
+            "",
+            f"**The {failed['step']} build failed** after {_secs(failed['seconds'])}: "
+            f"{failed['error']}",
+        ]
     if result.get("comparison") is not None:
         diffs = result["comparison"]
         bad = {k: v for k, v in diffs.items() if v}
@@ -131,6 +162,13 @@ def render(results: list[dict[str, Any]], intro: str) -> str:
         "|---|---|---:|---:|---:|---:|",
     ]
     for r in results:
+        if not r.get("full"):
+            failed = r["failed"]
+            lines.append(
+                f"| {r['name']} | {r['accounts']:,} x {r['days']} | failed after "
+                f"{_secs(failed['seconds'])} | - | {_gb(failed['peak_rss_bytes'])} | - |"
+            )
+            continue
         incr = r.get("incremental")
         peak = max(r["full"]["peak_rss_bytes"], incr["peak_rss_bytes"] if incr else 0)
         ratio = r["full"]["seconds"] / r["floor"]["seconds"]

@@ -42,6 +42,21 @@ def failed_nodes(target: Path) -> list[str]:
     return [r["unique_id"] for r in results["results"] if r["status"] in ("error", "fail")]
 
 
+def failure_messages(target: Path) -> list[str]:
+    """What each error or failure of the last invocation says, headline first, on one line.
+
+    dbt's messages open with "Runtime Error in model ..." and give the engine's error on the
+    next line, so the first two non-empty lines are kept.
+    """
+    results = json.loads((target / "run_results.json").read_text(encoding="utf-8"))
+    out = []
+    for r in results["results"]:
+        if r["status"] in ("error", "fail"):
+            lines = [line.strip() for line in (r.get("message") or "").splitlines()]
+            out.append(": ".join([line for line in lines if line][:2]))
+    return out
+
+
 def built_relations(target: Path, folder: str | None = None) -> list[Relation]:
     """Models materialized as tables (or incrementally), optionally under models/<folder>."""
     manifest: dict[str, Any] = json.loads((target / "manifest.json").read_text(encoding="utf-8"))

@@ -114,3 +114,19 @@ def test_report_marks_goals_met_and_missed() -> None:
     assert "all 1 mart tables equal a full refresh" in text
     assert PRESETS["L"].accounts == 100_000
     assert PRESETS["L"].days == 730
+
+
+def test_a_failed_build_is_recorded_and_reported(tmp_path: Path) -> None:
+    """A memory limit far too small: the build fails, and the result says where and why."""
+    done = run_bench(tmp_path, "--no-incremental", "--memory-limit", "24MB")
+    assert done.returncode == 1, done.stdout + done.stderr
+    result = json.loads((tmp_path / "results" / "60x120.json").read_text())
+    assert result["full"] is None
+    failed = result["failed"]
+    assert failed["step"] == "full"
+    assert failed["failed_nodes"]
+    assert "Out of Memory" in failed["error"]
+    assert failed["seconds"] > 0
+    text = report.render([result], "intro")
+    assert "**The full build failed**" in text
+    assert "| 60x120 | 60 x 120 | failed after" in text
