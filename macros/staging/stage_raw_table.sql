@@ -8,7 +8,10 @@
         key among the remaining rows: the newest load wins; the others are
         `exact_duplicate` (same text), `near_duplicate` (same typed values, other
         formatting), `superseded_version` (older load) or `conflicting_duplicate`.
-        `raw_<column>` is filled for rejected rows only. -#}
+        `raw_<column>` is filled for rejected rows only. In a model materialized
+        `incremental` (an append-only table, unique_key = its primary key) each row also
+        gets `source_file`, and an incremental run stages only what `_incremental_raw_rows`
+        selects. -#}
     {%- set source_relation = source(source_name, table_name) -%}
     {%- if not execute -%}
         select * from {{ source_relation }}
@@ -72,8 +75,9 @@
 {#- Ranking duplicates needs a sort, so only the rows of keys that occur more than once are
     ranked and every other row passes straight through: a hash aggregate over a 64-bit key
     hash instead of a sort of the whole table (a hash collision only sends a few more rows
-    through the ranking, which keeps them). Each branch reads the source itself, so no
-    large intermediate result is materialized. #}
+    through the ranking, which keeps them). In a full build each branch reads the source
+    itself, so no large intermediate result is materialized; an incremental run's few rows
+    are selected once (`incremental_rows`). #}
 with
 {%- if incremental_run %}
 
