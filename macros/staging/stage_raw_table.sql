@@ -79,11 +79,27 @@
     itself, so no large intermediate result is materialized; an incremental run's few rows
     are selected once (`incremental_rows`). #}
 with
+{%- if known_accounts is not none %}
+
+known_accounts as (
+
+    select distinct account_id as known_account_id
+    from {{ known_accounts }}
+    where rejection_reason is null
+
+),
+{%- endif %}
 {%- if incremental_run %}
+
+staged_files as (
+
+    select distinct source_file from {{ this }}
+
+),
 
 incremental_rows as (
 
-    {{ _incremental_raw_rows(source_relation, columns, key_columns, key_hash, known_accounts) }}
+    {{ _incremental_raw_rows(source_relation, columns, key_columns, key_hash, known_accounts is not none) }}
 
 ),
 {%- endif %}
@@ -96,16 +112,6 @@ duplicated_keys as (
     having count(*) > 1
 
 ),
-{%- if known_accounts is not none %}
-
-known_accounts as (
-
-    select distinct account_id as known_account_id
-    from {{ known_accounts }}
-    where rejection_reason is null
-
-),
-{%- endif %}
 
 single_key_rows as (
 
@@ -236,12 +242,13 @@ select * from final
     {%- endif %}
 {% endmacro %}
 
-{% macro _incremental_raw_rows(source_relation, columns, key_columns, key_hash, known_accounts) %}
+{% macro _incremental_raw_rows(source_relation, columns, key_columns, key_hash, check_accounts) %}
     {#- The raw rows an incremental run of an append-only table re-stages, with their file
         (`_source_file`): every row of a file not staged before, and every row, from any
         file, of a key that has a row in such a file, a row loaded within
         `incremental_lookback_days` of the newest staged load (a file that grew), or, when
-        `known_accounts` is given, a staged row whose account became known or unknown.
+        `check_accounts`, a staged row whose account became known or unknown. The CTEs
+        `staged_files` and (when `check_accounts`) `known_accounts` must be in scope.
         Rows of a key are always re-staged together, so duplicates are ranked across files
         and delete+insert on the key replaces them; rows with an empty key come only from
         new files. -#}
@@ -259,7 +266,7 @@ select * from final
     from {{ source_relation }} as source_rows
     where
         (
-            {{ file_expression }} not in (select distinct source_file from {{ this }})
+            {{ file_expression }} not in (select source_file from staged_files)
             and not ({{ key_present }})
         )
         or {{ key_hash }} in (
@@ -268,21 +275,17 @@ select * from final
             where
                 ({{ key_present }})
                 and (
-                    {{ file_expression }} not in (select distinct source_file from {{ this }})
+                    {{ file_expression }} not in (select source_file from staged_files)
                     or {{ cast_raw_value(loaded_at_column) }} >= (
                         select {{ dbt.dateadd('day', -var('incremental_lookback_days'), 'max(loaded_at)') }}
                         from {{ this }}
                     )
                 )
-            {%- if known_accounts is not none %}
+            {%- if check_accounts %}
             union all
             select {{ row_key_hash(typed_key) }}
             from {{ this }} as staged
-            left join (
-                select distinct account_id as known_account_id
-                from {{ known_accounts }}
-                where rejection_reason is null
-            ) as known_accounts
+            left join known_accounts
                 on staged.account_id = known_accounts.known_account_id
             where
                 (staged.rejection_reason = 'unknown_account_id'
