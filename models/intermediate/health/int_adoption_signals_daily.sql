@@ -32,7 +32,7 @@ users as (
 
 ),
 
-engaged_user_days as (
+engaged_user_days as {{ not_materialized() }} (
 
     select
         user_id,
@@ -53,7 +53,7 @@ features as (
 
 ),
 
-feature_use_days as (
+feature_use_days as {{ not_materialized() }} (
 
     select
         account_id,

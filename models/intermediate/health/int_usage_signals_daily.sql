@@ -14,7 +14,7 @@ with account_days as (
 
 ),
 
-engaged_user_days as (
+engaged_user_days as {{ not_materialized() }} (
 
     select
         account_id,
@@ -27,7 +27,7 @@ engaged_user_days as (
 
 ),
 
-feature_use_days as (
+feature_use_days as {{ not_materialized() }} (
 
     select
         account_id,
