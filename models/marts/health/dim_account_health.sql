@@ -75,6 +75,23 @@ latest_health as (
 
 ),
 
+-- each account's scored day 30 days before its latest (one pass over the history)
+earlier_health as (
+
+    select
+        {%- for category in health_categories() %}
+        daily_health.{{ category }}_contribution,
+        {%- endfor %}
+        daily_health.account_id
+    from daily_health
+    inner join latest_health
+        on
+            daily_health.account_id = latest_health.account_id
+            and daily_health.score_date = {{ add_days(-30, 'latest_health.score_date') }}
+    where daily_health.computed_health_score is not null
+
+),
+
 -- each category's sub-score today and its contribution now and 30 days earlier
 category_rows as (
 
@@ -84,13 +101,10 @@ category_rows as (
         '{{ category }}' as category_id,
         latest_health.{{ category }}_score as category_score,
         latest_health.{{ category }}_contribution
-        - coalesce(earlier.{{ category }}_contribution, 0) as contribution_change
+        - coalesce(earlier_health.{{ category }}_contribution, 0) as contribution_change
     from latest_health
-    left join daily_health as earlier
-        on
-            latest_health.account_id = earlier.account_id
-            and earlier.score_date = {{ add_days(-30, 'latest_health.score_date') }}
-            and earlier.computed_health_score is not null
+    left join earlier_health
+        on latest_health.account_id = earlier_health.account_id
     {{- '\n    union all' if not loop.last }}
     {%- endfor %}
 
