@@ -15,13 +15,13 @@ DEMO_ACCOUNTS ?= 1000
 DEMO_DAYS ?= 730
 DEMO_SEED ?= 42
 
-.PHONY: run test setup data build summary lint pytest clean
+.PHONY: run test setup data build summary lint pytest clean spark compare-engines java
 
 run: data build summary
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt requirements-spark.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required (set PYTHON=/path/to/python3.11)")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -44,6 +44,21 @@ build: setup
 
 summary: setup
 	$(BIN)/python scripts/portfolio_summary.py --db "$(HEALTH_DB_PATH)"
+
+# The same project on a local Apache Spark (dbt-spark session mode, Java 17), over the same
+# raw files: tables and metastore under HEALTH_SPARK_DIR.
+export HEALTH_SPARK_DIR ?= data/spark
+
+java:
+	@command -v java >/dev/null || { echo "Java 17 is required for the spark target (Debian: apt-get install openjdk-17-jre-headless)"; exit 1; }
+
+spark: data java
+	HEALTH_TARGET=spark $(BIN)/dbt build --target-path target/spark
+
+# Build the demo on both engines and compare every mart (numbers within 0.01).
+compare-engines: data build spark
+	$(BIN)/python scripts/compare_engines.py --duckdb "$(HEALTH_DB_PATH)" \
+		--spark-dir "$(HEALTH_SPARK_DIR)" --manifest target/spark/manifest.json
 
 lint: setup
 	$(BIN)/ruff check scripts tests models

@@ -65,6 +65,18 @@
     {%- set file_column = '' -%}
 {%- endif -%}
 {%- set incremental_run = by_file and is_incremental() -%}
+{#- insert_overwrite (Spark's Parquet tables) replaces whole partitions: the model must be
+    partitioned by one key column, and a run re-stages whole partitions of it. -#}
+{%- set partition_column = none -%}
+{%- if by_file and config.get('incremental_strategy') == 'insert_overwrite' -%}
+    {%- set partition_by = config.get('partition_by') -%}
+    {%- if partition_by is not string -%}{%- set partition_by = (partition_by or [none]) | first -%}{%- endif -%}
+    {%- set partition_columns = key_columns | selectattr('name', 'equalto', partition_by) | list -%}
+    {%- if partition_columns | length != 1 -%}
+        {{ exceptions.raise_compiler_error('stage_raw_table: with insert_overwrite, ' ~ source_name ~ '.' ~ table_name ~ ' must be partitioned by one column of its primary key ' ~ contract.primary_key ~ ', got ' ~ partition_by) }}
+    {%- endif -%}
+    {%- set partition_column = partition_columns[0] -%}
+{%- endif -%}
 {%- if incremental_run -%}
     {%- do _check_loaded_files_exist(source_relation) -%}
     {%- set source_rows_sql = 'incremental_rows' -%}
@@ -99,7 +111,7 @@ staged_files as (
 
 incremental_rows as (
 
-    {{ _incremental_raw_rows(source_relation, columns, key_columns, key_hash, known_accounts is not none) }}
+    {{ _incremental_raw_rows(source_relation, columns, key_columns, key_hash, known_accounts is not none, partition_column) }}
 
 ),
 {%- endif %}
@@ -242,16 +254,19 @@ select * from final
     {%- endif %}
 {% endmacro %}
 
-{% macro _incremental_raw_rows(source_relation, columns, key_columns, key_hash, check_accounts) %}
+{% macro _incremental_raw_rows(source_relation, columns, key_columns, key_hash, check_accounts, partition_column=none) %}
     {#- The raw rows an incremental run of an append-only table re-stages, with their file
         (`_source_file`): every row of a file not staged before, and every row, from any
         file, of a key that has a row in such a file, a row loaded within
         `incremental_lookback_days` of the newest staged load (a file that grew), or, when
         `check_accounts`, a staged row whose account became known or unknown. The CTEs
         `staged_files` and (when `check_accounts`) `known_accounts` must be in scope.
-        Rows of a key are always re-staged together, so duplicates are ranked across files
-        and delete+insert on the key replaces them; rows with an empty key come only from
-        new files. -#}
+        Rows of a key are always re-staged together, so duplicates are ranked across files.
+        Keyed replacement (delete+insert, `partition_column` none): the run's rows replace
+        the staged rows of their keys; rows with an empty key come only from new files.
+        Partition replacement (insert_overwrite, `partition_column` a key column): the run
+        re-stages every raw row of each affected value of that column, and every row where
+        it is empty, so each partition it writes is whole. -#}
     {%- set typed_key = key_columns | map(attribute='name') | list -%}
     {%- set loaded_at_column = (columns | selectattr('name', 'equalto', 'loaded_at') | list)[0] -%}
     {%- set file_expression = raw_source_file('source_rows') -%}
@@ -260,21 +275,33 @@ select * from final
             {{ cast_raw_value(column) }} is not null{{ ' and ' if not loop.last }}
         {%- endfor -%}
     {%- endset -%}
+    {%- if partition_column is none -%}
+        {%- set replaced = key_hash -%}
+        {%- set staged_replaced = row_key_hash(typed_key) -%}
+    {%- else -%}
+        {%- set replaced = cast_raw_value(partition_column) -%}
+        {%- set staged_replaced = 'staged.' ~ partition_column.name -%}
+    {%- endif -%}
     select
         source_rows.*,
         {{ file_expression }} as _source_file
     from {{ source_relation }} as source_rows
     where
+        {%- if partition_column is none %}
         (
             {{ file_expression }} not in (select source_file from staged_files)
             and not ({{ key_present }})
         )
-        or {{ key_hash }} in (
-            select {{ key_hash }}
+        {%- else %}
+        {{ replaced }} is null
+        {%- endif %}
+        or {{ replaced }} in (
+            select {{ replaced }}
             from {{ source_relation }} as source_rows
             where
-                ({{ key_present }})
-                and (
+                {#- keyed: only whole keys; by partition: also rows with an empty key part #}
+                {{ '(' ~ key_present ~ ') and' if partition_column is none }}
+                (
                     {{ file_expression }} not in (select source_file from staged_files)
                     or {{ cast_raw_value(loaded_at_column) }} >= (
                         select {{ dbt.dateadd('day', -var('incremental_lookback_days'), 'max(loaded_at)') }}
@@ -283,7 +310,7 @@ select * from final
                 )
             {%- if check_accounts %}
             union all
-            select {{ row_key_hash(typed_key) }}
+            select {{ staged_replaced }}
             from {{ this }} as staged
             left join known_accounts
                 on staged.account_id = known_accounts.known_account_id

@@ -11,8 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 from dbt.cli.main import dbtRunner, dbtRunnerResult
 from healthgen.contract import TABLES
+from healthgen.generator import STREAMED, Config, generate
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
@@ -133,3 +136,53 @@ def table_rows(project: DbtProject, relation: str) -> list[tuple[Any, ...]]:
 # Raw table -> its source, and its primary-key columns, from the contract.
 TABLE_SOURCES = {table.name: table.source for table in TABLES}
 PRIMARY_KEYS = {table.name: list(table.key) for table in TABLES}
+
+
+def write_rows(path: Path, rows: list[dict[str, str | None]]) -> None:
+    """A raw Parquet file of text columns, as the loader writes them."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    columns = list(rows[0])
+    table = pa.table({c: pa.array([r[c] for r in rows], type=pa.string()) for c in columns})
+    pq.write_table(table, path)
+
+
+def first_raw_row(raw: Path, table: str) -> dict[str, str | None]:
+    files = sorted((raw / table).glob("*.parquet"))
+    row: dict[str, str | None] = pq.read_table(files[0]).slice(0, 1).to_pylist()[0]
+    return row
+
+
+def deliver_next_day(cache: Path, raw: Path) -> None:
+    """The generator's next-day delivery: new part files, or new snapshots."""
+    for table_dir in sorted(p for p in (cache / "next").iterdir() if p.is_dir()):
+        target = raw / table_dir.name
+        if table_dir.name not in STREAMED:
+            shutil.rmtree(target)
+        target.mkdir(exist_ok=True)
+        for part in table_dir.glob("*.parquet"):
+            shutil.copy2(part, target / part.name)
+
+
+def extract_with_next_day(
+    tmp: Path, *, accounts: int, days: int, seed: int, dirty_rate: float = 0.02
+) -> tuple[Path, Path]:
+    """A generated extract with injected defects and the generator's next-day delivery.
+
+    Returns (cache, raw): `cache/next` holds the next day for `deliver_next_day`, and `raw`
+    is a copy of the extract that a test may add files to.
+    """
+    cache = tmp / "extract"
+    generate(
+        Config(
+            accounts=accounts,
+            days=days,
+            seed=seed,
+            out=cache / "raw",
+            dirty=True,
+            dirty_rate=dirty_rate,
+            next_day_out=cache / "next",
+        )
+    )
+    raw = tmp / "raw"
+    shutil.copytree(cache / "raw", raw)
+    return cache, raw

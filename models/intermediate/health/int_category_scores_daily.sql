@@ -84,7 +84,7 @@ points as (
     select
         {%- for category, signals in health_signals().items() %}
         {%- for signal in signals %}
-        round({{ signal_points(signal) }}, 4) as {{ signal }}_points,
+        {{ round_half_up(signal_points(signal), 4) }} as {{ signal }}_points,
         {%- endfor %}
         {%- endfor %}
         signals.*
@@ -97,7 +97,7 @@ final as (
 
     select
         {%- for category in health_categories() %}
-        round({{ category_score(category) }}, 4) as {{ category }}_score,
+        {{ round_half_up(category_score(category), 4) }} as {{ category }}_score,
         {%- endfor %}
         points.*
     from points

@@ -59,17 +59,15 @@ weighted as (
 
 ),
 
+{%- set present_weight -%}
+{%- for category in health_categories() %}weighted.{{ category }}_present_weight + {% endfor %}0
+{%- endset %}
+
 covered as (
 
     select
         weighted.*,
-        round(
-            {%- for category in health_categories() %}
-            weighted.{{ category }}_present_weight +
-            {%- endfor %}
-            0,
-            6
-        ) as score_coverage
+        {{ round_half_up(present_weight, 6) }} as score_coverage
     from weighted
 
 ),
@@ -111,17 +109,15 @@ contributions as (
 
 ),
 
+{%- set contribution_sum -%}
+{%- for category in health_categories() %}contributions.{{ category }}_contribution + {% endfor %}0
+{%- endset %}
+
 scored as (
 
     select
         contributions.*,
-        round(
-            {%- for category in health_categories() %}
-            contributions.{{ category }}_contribution +
-            {%- endfor %}
-            0,
-            1
-        ) as computed_health_score
+        {{ round_half_up(contribution_sum, 1) }} as computed_health_score
     from contributions
 
 ),

@@ -180,7 +180,7 @@ final as (
         latest_health.health_score,
         latest_health.computed_health_score,
         latest_health.score_change_30d,
-        cast(round(change_drivers.top_change_points, 2) as double) as top_change_points,
+        {{ round_half_up('change_drivers.top_change_points', 2) }} as top_change_points,
         latest_health.score_coverage,
         {%- for category in health_categories() %}
         latest_health.{{ category }}_score,

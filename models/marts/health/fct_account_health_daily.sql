@@ -1,8 +1,12 @@
+{#- DuckDB replaces the recomputed account-days (delete+insert); Spark's Parquet tables
+    overwrite the recomputed score_date partitions (insert_overwrite): the same rows, since a
+    run recomputes whole days. -#}
 {{
     config(
         materialized='incremental',
         unique_key=['account_id', 'score_date'],
-        incremental_strategy='delete+insert',
+        incremental_strategy='insert_overwrite' if target.type == 'spark' else 'delete+insert',
+        partition_by='score_date' if target.type == 'spark' else none,
         on_schema_change='fail',
     )
 }}
@@ -107,9 +111,9 @@ changed as (
     select
         overridden.*,
         account_days.days_to_renewal,
-        round(
-            overridden.computed_health_score - score_30d_ago.computed_health_score, 1
-        ) as score_change_30d
+        {{ round_half_up(
+            'overridden.computed_health_score - score_30d_ago.computed_health_score', 1
+        ) }} as score_change_30d
     from overridden
     inner join account_days
         on
@@ -161,11 +165,11 @@ final as (
         cast(trended.score_change_30d as double) as score_change_30d,
         cast(trended.score_coverage as double) as score_coverage,
         {%- for category in health_categories() %}
-        cast(round(trended.{{ category }}_score, 1) as double) as {{ category }}_score,
-        cast(round(trended.{{ category }}_effective_weight, 4) as double) as {{ category }}_weight,
-        cast(
-            round(trended.{{ category }}_contribution, 2) as double
-        ) as {{ category }}_contribution,
+        {{ round_half_up('trended.' ~ category ~ '_score', 1) }} as {{ category }}_score,
+        {{ round_half_up('trended.' ~ category ~ '_effective_weight', 4) }}
+            as {{ category }}_weight,
+        {{ round_half_up('trended.' ~ category ~ '_contribution', 2) }}
+            as {{ category }}_contribution,
         {%- endfor %}
         cast(trended.days_to_renewal as integer) as days_to_renewal,
         trended.override_id is not null as is_overridden,

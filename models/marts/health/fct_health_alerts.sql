@@ -45,9 +45,9 @@ conditions as (
     select
         daily_health.*,
         score_before.computed_health_score as score_before_drop,
-        round(
-            score_before.computed_health_score - daily_health.computed_health_score, 1
-        ) >= {{ drop_points }} as is_score_drop,
+        {{ round_half_up(
+            'score_before.computed_health_score - daily_health.computed_health_score', 1
+        ) }} >= {{ drop_points }} as is_score_drop,
         daily_health.days_to_renewal <= {{ var('renewal_window_days') }}
         and daily_health.trend = 'down' as is_renewal_declining,
         daily_health.days_to_override_expiry <= {{ expiry_days }} as is_override_expiring
@@ -87,7 +87,7 @@ alerts as (
         computed_health_score - score_before_drop as alert_value,
         cast(-{{ drop_points }} as double) as alert_threshold,
         'Score fell '
-        || cast(round(score_before_drop - computed_health_score, 1) as {{ text }})
+        || cast({{ round_half_up('score_before_drop - computed_health_score', 1) }} as {{ text }})
         || ' points in {{ drop_days }} days ('
         || cast(score_before_drop as {{ text }})
         || ' to '
@@ -162,7 +162,7 @@ final as (
         health_band,
         alert_detail,
         cast(health_score as double) as health_score,
-        cast(round(alert_value, 1) as double) as alert_value,
+        {{ round_half_up('alert_value', 1) }} as alert_value,
         alert_threshold,
         alert_date
     from alerts

@@ -27,10 +27,10 @@ final as (
         trend as health_trend,
         tree_outcome_id as health_tree_outcome,
         tree_recommended_action as health_recommended_action,
-        round(health_score, 1) as health_score,
-        round(score_change_30d, 1) as health_score_change_30d,
+        {{ round_half_up('health_score', 1) }} as health_score,
+        {{ round_half_up('score_change_30d', 1) }} as health_score_change_30d,
         {%- for category in health_categories() %}
-        round({{ category }}_score, 1) as health_{{ category }}_score,
+        {{ round_half_up(category ~ '_score', 1) }} as health_{{ category }}_score,
         {%- endfor %}
         score_date as health_as_of_date
     from account_health

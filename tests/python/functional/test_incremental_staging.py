@@ -11,11 +11,17 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
-from harness import DbtProject, project_for, table_rows
-from healthgen.generator import STREAMED, Config, generate
+from harness import (
+    DbtProject,
+    deliver_next_day,
+    extract_with_next_day,
+    first_raw_row,
+    project_for,
+    table_rows,
+    write_rows,
+)
+from healthgen.generator import Config, generate
 
 pytestmark = pytest.mark.functional
 
@@ -29,31 +35,6 @@ STAGED_TABLES = [
 ]
 LATE_ACCOUNT = "acc_late_0001"
 LATE_USER = "usr_late_0001"
-
-
-def write_rows(path: Path, rows: list[dict[str, str | None]]) -> None:
-    """A raw Parquet file of text columns, as the loader writes them."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    columns = list(rows[0])
-    table = pa.table({c: pa.array([r[c] for r in rows], type=pa.string()) for c in columns})
-    pq.write_table(table, path)
-
-
-def first_raw_row(raw: Path, table: str) -> dict[str, str | None]:
-    files = sorted((raw / table).glob("*.parquet"))
-    row: dict[str, str | None] = pq.read_table(files[0]).slice(0, 1).to_pylist()[0]
-    return row
-
-
-def deliver_next_day(cache: Path, raw: Path) -> None:
-    """The generator's next-day delivery: new part files, or new snapshots."""
-    for table_dir in sorted(p for p in (cache / "next").iterdir() if p.is_dir()):
-        target = raw / table_dir.name
-        if table_dir.name not in STREAMED:
-            shutil.rmtree(target)
-        target.mkdir(exist_ok=True)
-        for part in table_dir.glob("*.parquet"):
-            shutil.copy2(part, target / part.name)
 
 
 def staged(project: DbtProject) -> dict[str, list[tuple[object, ...]]]:
@@ -78,20 +59,7 @@ def rejection(project: DbtProject, user_id: str, activity_date: str) -> list[obj
 
 
 def test_incremental_staging_equals_a_full_refresh(tmp_path: Path) -> None:
-    cache = tmp_path / "extract"
-    generate(
-        Config(
-            accounts=40,
-            days=90,
-            seed=5,
-            out=cache / "raw",
-            dirty=True,
-            dirty_rate=0.03,
-            next_day_out=cache / "next",
-        )
-    )
-    raw = tmp_path / "raw"
-    shutil.copytree(cache / "raw", raw)
+    cache, raw = extract_with_next_day(tmp_path, accounts=40, days=90, seed=5, dirty_rate=0.03)
     project = project_for(tmp_path / "incremental", raw)
     first = project.invoke("build", "--select", *STAGING)
     assert first.success, first.exception

@@ -64,3 +64,22 @@ def test_duckdb_profile_pins_utc() -> None:
     profile = yaml.safe_load((PROJECT_DIR / "profiles.yml").read_text())
     output = profile["customer_health"]["outputs"]["duckdb"]
     assert output["settings"]["TimeZone"] == "UTC"
+
+
+def test_spark_profile_is_a_local_session_pinned_to_utc() -> None:
+    profile = yaml.safe_load((PROJECT_DIR / "profiles.yml").read_text())
+    output = profile["customer_health"]["outputs"]["spark"]
+    assert (output["type"], output["method"]) == ("spark", "session")
+    assert output["server_side_parameters"]["spark.sql.session.timeZone"] == "UTC"
+
+
+def test_installed_spark_is_the_pinned_version() -> None:
+    import pyspark
+
+    pins = dict(
+        line.split("==")
+        for line in (PROJECT_DIR / "requirements-spark.txt").read_text().splitlines()
+        if "==" in line and not line.startswith("#")
+    )
+    assert pins["pyspark"] == pyspark.__version__
+    assert pyspark.__version__.startswith("4.")

@@ -1,8 +1,11 @@
+{#- DuckDB replaces the re-staged keys (delete+insert); Spark's Parquet tables overwrite
+    the re-staged days (insert_overwrite), and stage_raw_table re-stages whole days there. -#}
 {{
     config(
         materialized='incremental',
         unique_key=['user_id', 'activity_date'],
-        incremental_strategy='delete+insert',
+        incremental_strategy='insert_overwrite' if target.type == 'spark' else 'delete+insert',
+        partition_by='activity_date' if target.type == 'spark' else none,
         on_schema_change='fail',
     )
 }}
