@@ -165,11 +165,10 @@ final as (
             when days_to_renewal <= {{ var('renewal_window_days') }} then 'renewal'
             else 'established'
         end as lifecycle_stage,
-        {{ round_half_up('in_force_arr', 2) }} as arr,
+        round(in_force_arr, 2) as arr,
         in_force_seats as licensed_seats,
         case
-            when in_force_contracts_year_ago > 0
-                then {{ round_half_up('in_force_arr_year_ago', 2) }}
+            when in_force_contracts_year_ago > 0 then round(in_force_arr_year_ago, 2)
         end as arr_365d_ago,
         days_to_renewal,
         account_age_days,

@@ -89,7 +89,7 @@ final as (
         segment_totals.health_band,
         cast(bands.band_rank as integer) as band_rank,
         segment_totals.account_count,
-        {{ round_half_up('segment_totals.arr', 2) }} as arr,
+        cast(round(segment_totals.arr, 2) as double) as arr,
         cast(segment_totals.account_count as double)
         / segment_totals.segment_accounts as share_of_accounts,
         cast(segment_totals.arr / nullif(segment_totals.segment_arr, 0) as double) as share_of_arr,

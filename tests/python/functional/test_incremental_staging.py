@@ -113,7 +113,11 @@ def test_a_staged_file_that_disappears_stops_the_incremental_run(tmp_path: Path)
     failed = project.invoke("run", "--select", "base_product__user_activity_daily")
     assert not failed.success
     assert failed.result is not None
-    message = str(failed.result.results[0].message)
+    (message,) = [
+        str(result.message)
+        for result in failed.result.results
+        if result.node.name == "base_product__user_activity_daily"
+    ]
     assert parts[0].name in message
     assert "--full-refresh" in message
 
