@@ -1,17 +1,5 @@
-{#- DuckDB replaces the recomputed account-days (delete+insert); Spark's Parquet tables
-    overwrite the recomputed score_date partitions (insert_overwrite): the same rows, since a
-    run recomputes whole days. -#}
-{{
-    config(
-        materialized='incremental',
-        unique_key=['account_id', 'score_date'],
-        incremental_strategy='insert_overwrite' if target.type == 'spark' else 'delete+insert',
-        partition_by='score_date' if target.type == 'spark' else none,
-        on_schema_change='fail',
-    )
-}}
-
-{#- Incremental runs recompute the days from incremental_lookback_days before the last
+{#- Incremental (config in dbt_project.yml, shared with the account-day intermediates).
+    Incremental runs recompute the days from incremental_lookback_days before the last
     scored day onwards (late-arriving data), reading the scores 30 days earlier back from
     this table. -#}
 {%- set recompute_from = incremental_recompute_from() -%}
