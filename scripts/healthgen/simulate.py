@@ -171,7 +171,12 @@ class ChunkSimulation:
         up = self._u("init.price", 6)
         base_price = np.array([360.0, 540.0, 780.0])[seg]
         self.price = np.round(base_price * (0.8 + 0.45 * up[:, 0])).astype(np.int64) * 100
+        # Term length: self-serve SMB plans run month to month or quarterly, larger accounts
+        # sign annual or multi-year terms.
         months = np.full(n, 12)
+        months = np.where((seg == SMB) & (up[:, 1] < 0.5), 3, months)
+        months = np.where((seg == SMB) & (up[:, 1] < 0.35), 1, months)
+        months = np.where((seg == MID) & (up[:, 1] >= 0.9), 3, months)
         months = np.where((seg == MID) & (up[:, 1] < 0.2), 24, months)
         months = np.where((seg == ENT) & (up[:, 1] < 0.45), 24, months)
         months = np.where((seg == ENT) & (up[:, 1] < 0.2), 36, months)
@@ -180,6 +185,17 @@ class ChunkSimulation:
         self.auto = np.where(up[:, 3] < 0.05, -1, (up[:, 2] < auto_p).astype(np.int64))
         self.autopay_p = np.array([0.8, 0.5, 0.2])[seg]
         self.period = BILLING_MONTHS[seg]
+
+    def _term_share(self, idx: np.ndarray) -> np.ndarray:
+        """A term's length as a share of a year (at most 1): scales per-decision hazards."""
+        return np.minimum(self.months[idx], 12) / 12.0
+
+    def _decision_lead(self, idx: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """Days before a term's end that its renewal is decided: 30-60 for annual and longer
+        terms, 10-30 for quarterly plans, 3-10 (the cancellation notice) for monthly ones."""
+        m = self.months[idx]
+        short = np.where(m >= 3, 10 + np.floor(u * 21), 3 + np.floor(u * 8))
+        return np.where(m >= 12, 30 + np.floor(u * 31), short).astype(np.int64)
 
     def _bounded_seats(self, idx: np.ndarray, seats: np.ndarray) -> np.ndarray:
         lo = np.floor(SEAT_RANGE[self.seg[idx], 0] * 0.6)
@@ -244,19 +260,20 @@ class ChunkSimulation:
         uc = self._u("init.contract", 2)
         signed = self.created_s + (uc[:, 0] * 7200).astype(np.int64)
         seq = self._new_contract(idx, CT_NEW, start, end, arr, seats, self.auto, signed, -1)
-        for round_ in range(8):
+        for round_ in range(48):
             due = np.flatnonzero(end < 0)
             if len(due) == 0:
                 break
             u = self.rs.uniform(f"init.renewal.{round_}", split_bounds(due, self.acc_bounds), 4)
+            share = self._term_share(due)
             factor = np.where(
-                u[:, 0] < 0.2,
+                u[:, 0] < 0.2 * share,
                 1.1 + 0.25 * u[:, 1],
-                np.where(u[:, 0] < 0.3, 0.75 + 0.17 * u[:, 1], 1.0),
+                np.where(u[:, 0] < 0.3 * share, 0.75 + 0.17 * u[:, 1], 1.0),
             )
             new_seats = self._bounded_seats(due, seats[due] * factor)
             new_arr = new_seats * self.price[due]
-            s_day = end[due] - 7 - np.floor(u[:, 2] * 38).astype(np.int64)
+            s_day = end[due] - self._decision_lead(due, u[:, 2])
             s_day = np.maximum(s_day, start[due])
             signed_s = np.maximum(s_day * DAY + business_time(u[:, 3]), signed[due] + 60)
             new_start = end[due] + 1
@@ -281,7 +298,7 @@ class ChunkSimulation:
         self.cur_arr = arr
         self.cur_auto = self.auto.copy()
         ud = self._u("init.decision")
-        self.decision_day = np.maximum(end - 30 - np.floor(ud * 31).astype(np.int64), 0)
+        self.decision_day = np.maximum(end - self._decision_lead(idx, ud), 0)
         self.addon_arr = np.zeros(n, dtype=np.int64)
         self.addon_seats = np.zeros(n, dtype=np.int64)
         self.last_addon = np.full(n, -10_000, dtype=np.int64)
@@ -513,7 +530,9 @@ class ChunkSimulation:
         self.addon_arr[sw] = 0
         self.addon_seats[sw] = 0
         self.renew_pending[sw] = False
-        self.decision_day[sw] = self.cur_end[sw] - 30 - np.floor(u[sw] * 31).astype(np.int64)
+        idx = np.flatnonzero(sw)
+        lead = self._decision_lead(idx, u[idx])
+        self.decision_day[idx] = np.maximum(self.cur_end[idx] - lead, t)
         self.inv_k[sw] = 0
         self.inv_next[sw] = t
 
@@ -551,7 +570,10 @@ class ChunkSimulation:
         seg = self.seg[idx]
         auto = self.cur_auto[idx] == 1
         logit = -2.25 - 9.0 * (hb - 0.6) - 0.6 * auto + np.array([0.25, 0.0, -0.7])[seg]
-        churn = ua[idx, 15] < sigmoid(logit)
+        # The odds are those of a yearly decision; a shorter term's decision has the same
+        # hazard over its own length.
+        share = self._term_share(idx)
+        churn = ua[idx, 15] < 1.0 - (1.0 - sigmoid(logit)) ** share
         total_arr = self.cur_arr[idx] + self.addon_arr[idx]
         total_seats = self.cur_seats[idx] + self.addon_seats[idx]
         end = self.cur_end[idx]
@@ -572,8 +594,8 @@ class ChunkSimulation:
             return
         hr = hb[~churn]
         u_exp = ua[r, 17]
-        p_exp = 0.45 * sigmoid((hr - 0.72) * 12)
-        p_con = 0.6 * sigmoid((0.52 - hr) * 12)
+        p_exp = 0.45 * sigmoid((hr - 0.72) * 12) * share[~churn]
+        p_con = 0.6 * sigmoid((0.52 - hr) * 12) * share[~churn]
         factor = np.where(
             u_exp < p_exp,
             1.08 + 0.35 * ua[r, 18],

@@ -32,7 +32,9 @@ from harness import (
 pytestmark = pytest.mark.functional
 
 COMPARE = PROJECT_DIR / "scripts" / "compare_engines.py"
-MART_COUNT = 9
+MART_COUNT = 14
+# 121 days leave no month-end a 90-day horizon after it: both engines back-test 30 days.
+BACKTEST_VARS = '{"backtest_horizon_days": 30}'
 
 
 @dataclass
@@ -64,6 +66,8 @@ def dbt_build(work: Path, raw: Path, target: str) -> subprocess.CompletedProcess
             "--log-path",
             str(work / "logs"),
             "--no-partial-parse",
+            "--vars",
+            BACKTEST_VARS,
         ],
         env=env,
         cwd=work,
@@ -142,6 +146,18 @@ def test_spark_incremental_build_equals_the_duckdb_full_build(builds: Builds) ->
     assert reasons["missing_user_id"] >= 1
     assert reasons["unparseable_activity_date"] >= 1
     assert reasons["superseded_version"] >= 1
+    # The back-test marts were compared with content: month-ends with churn after them, and
+    # a suggested weight set for the portfolio.
+    observed = builds.duck.query(
+        "select count(distinct as_of_date), count(*), sum(case when is_churned then 1 else 0 end)"
+        " from marts.fct_health_backtest_observations"
+    )[0]
+    assert observed[0] >= 2 and observed[1] > 100 and observed[2] >= 1, observed
+    suggested = builds.duck.query(
+        "select count(*) from marts.rpt_health_weight_calibration"
+        " where segment = 'all' and suggested_weight is not null"
+    )[0][0]
+    assert suggested == 5
     # The decision tree ran as SQL on Spark (the Python model is DuckDB's).
     manifest = (builds.spark_work / "target" / "manifest.json").read_text()
     assert "compiled_sql/fct_account_health_decision_tree.sql" in manifest
