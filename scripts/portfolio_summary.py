@@ -2,7 +2,8 @@
 
 Reads the DuckDB file read-only: the data window, raw-data quality (rows staged and
 quarantined per table), accounts and ARR per segment, and, once the scoring marts are
-built, accounts per health band and the worst-scored accounts.
+built, accounts per health band, the worst-scored accounts and the back-test (does the
+score predict churn?).
 """
 
 from __future__ import annotations
@@ -134,6 +135,48 @@ def band_tables(con: duckdb.DuckDBPyConnection) -> list[Table]:
     return [bands, worst, alerts]
 
 
+def backtest_table(con: duckdb.DuckDBPyConnection) -> Table | None:
+    """Churn after each band and the score's AUC and lift over every back-tested month-end."""
+    row = con.execute(
+        """
+        select observations, churned_observations, churn_auc, top_risk_lift, horizon_days,
+            first_as_of_date, last_as_of_date, as_of_dates
+        from marts.rpt_health_backtest_metrics
+        cross join (
+            select max(horizon_days) as horizon_days, min(as_of_date) as first_as_of_date,
+                max(as_of_date) as last_as_of_date, count(distinct as_of_date) as as_of_dates
+            from marts.fct_health_backtest_observations
+        ) as observed
+        where period = 'overall' and segment = 'all' and predictor = 'health_score'
+        """
+    ).fetchone()
+    if row is None:
+        return None
+    observations, churned, auc, lift, horizon, first, last, dates = row
+    table = Table(
+        title=(f"Back-test: churn within {horizon} days of {dates} month-ends ({first} .. {last})"),
+        caption=(
+            f"{observations:,} account-months, {churned:,} churned; score AUC "
+            + ("n/a" if auc is None else f"{auc:.3f}")
+            + ", riskiest-decile lift "
+            + ("n/a" if lift is None else f"{lift:.2f}")
+        ),
+    )
+    for column in ("band", "share of accounts", "churn rate", "churned"):
+        table.add_column(column, justify="left" if column == "band" else "right")
+    for band, color, share, rate, count in con.execute(
+        """
+        select assessment_value, assessment_color, share_of_observations, churn_rate,
+            churned_observations
+        from marts.rpt_health_backtest_bands
+        where period = 'overall' and segment = 'all' and assessment = 'score_band'
+        order by band_rank
+        """
+    ).fetchall():
+        table.add_row(f"[{color}]{band}[/]", f"{share:.1%}", f"{rate:.1%}", f"{count:,}")
+    return table
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
@@ -163,6 +206,9 @@ def render(con: duckdb.DuckDBPyConnection, console: Console, label: str) -> int:
     if relation_exists(con, "marts", "dim_account_health"):
         for table in band_tables(con):
             console.print(table)
+        if relation_exists(con, "marts", "rpt_health_backtest_metrics"):
+            backtest = backtest_table(con)
+            console.print(backtest or "Back-test: no month-end has a whole horizon of data yet.")
     else:
         console.print("Health bands appear here once the scoring marts are built.")
     return 0

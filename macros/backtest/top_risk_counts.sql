@@ -2,7 +2,8 @@
     {#- A select of one row per group: the observations with the lowest values (the
         riskiest), ceil(share x non-null observations) of them, and how many of those carry
         the label. Ties at the cut are broken by `tiebreak_columns`, so every engine picks
-        the same rows; the share is a decimal, so the cut is exact (30 x 0.1 is 3). -#}
+        the same rows; the share is cast to a decimal, so the cut is decimal arithmetic on
+        every engine. -#}
     {%- set partition = group_columns | join(', ') %}
     select
         {{ partition }},

@@ -259,12 +259,17 @@ final as (
         observations,
         churned_observations,
         auc,
+        -- the current weights rank too: a suggestion must beat them on the fit dates
         cast(case
-            when not is_current and fit_auc is not null
+            when fit_auc is not null
                 then row_number() over (
-                        partition by segment, is_current, fit_auc is null
-                        order by fit_auc desc, {{ distance | join(' + ') }}, candidate_id asc
-                    )
+                    partition by segment, fit_auc is null
+                    order by
+                        fit_auc desc,
+                        {{ distance | join(' + ') }} asc,
+                        case when is_current then 0 else 1 end asc,
+                        candidate_id asc
+                )
         end as integer) as fit_rank,
         is_current
     from weighed

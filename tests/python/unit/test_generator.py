@@ -776,13 +776,33 @@ def test_churn_is_a_minority_of_renewals_and_is_preceded_by_low_activity(
 ) -> None:
     con = population
     decided = con.execute(
-        """select status, count(*) from contracts
+        """select date_diff('month', cast(start_date as date), cast(end_date as date) + 1)
+                      as term_months, status, count(*)
+           from contracts
            where contract_type != 'add_on' and status != 'active' and end_date >= '2024-01-01'
-           group by 1"""
+           group by 1, 2"""
     ).fetchall()
-    counts = dict(decided)
-    rate = counts["churned"] / (counts["churned"] + counts["renewed"])
-    assert 0.06 < rate < 0.22, counts
+    counts: dict[int, dict[str, int]] = {}
+    for months, status, count in decided:
+        counts.setdefault(months, {"churned": 0, "renewed": 0})[status] = count
+    rates = {m: c["churned"] / (c["churned"] + c["renewed"]) for m, c in counts.items()}
+    # Annual terms: a minority of decisions are churn. Monthly and quarterly plans decide
+    # every term with the same yearly hazard spread over it, so a decision churns less often.
+    assert {1, 3, 12} <= set(rates), counts
+    assert 0.06 < rates[12] < 0.22, counts
+    assert 0 < rates[1] < rates[3] < rates[12], counts
+    assert rates[1] < rates[12] / 4, counts
+    plans = dict(
+        con.execute(
+            """select date_diff('month', cast(c.start_date as date), cast(c.end_date as date) + 1),
+                      count(*) / sum(count(*)) over ()
+               from contracts c join accounts a using (account_id)
+               where c.contract_type = 'new' and a.segment = 'SMB' group by 1"""
+        ).fetchall()
+    )
+    assert 0.25 < plans[1] < 0.45, plans
+    assert 0.08 < plans[3] < 0.22, plans
+    assert 0.4 < plans[12] < 0.6, plans
     per_seat = dict(
         con.execute(
             """with t as (
