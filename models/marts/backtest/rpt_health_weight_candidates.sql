@@ -82,9 +82,8 @@ candidates as (
 
 ),
 
--- each observation under each candidate: the weighted mean of the sub-scores with data,
--- rounded half up to tenths in integers (floor((p + 5q) / 10q) = round(p / q / 10));
--- no score below min_score_coverage, as for the real score
+-- each observation under each candidate: p = weight steps x sub-score hundredths and
+-- q = weight steps on the categories with data, both integers
 candidate_sums as (
 
     select

@@ -271,9 +271,9 @@ def test_the_backtest_sees_only_what_was_known_on_each_as_of_date(
     healthgen_extract: HealthgenExtract,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    """A build of the extract that ends on 2025-03-31 scores that month-end exactly as the
+    """A build of the extract that ends on 2024-09-30 scores that month-end exactly as the
     back-test of the full two years does."""
-    as_of = dt.date(2025, 3, 31)
+    as_of = dt.date(2024, 9, 30)
     days = (as_of - dt.date(2024, 1, 1)).days + 1
     cut = project_for(
         tmp_path_factory.mktemp("backtest_cut"), healthgen_extract(**{**DEMO, "days": days})

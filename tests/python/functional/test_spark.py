@@ -152,7 +152,9 @@ def test_spark_incremental_build_equals_the_duckdb_full_build(builds: Builds) ->
         "select count(distinct as_of_date), count(*), sum(case when is_churned then 1 else 0 end)"
         " from marts.fct_health_backtest_observations"
     )[0]
-    assert observed[0] >= 2 and observed[1] > 100 and observed[2] >= 1, observed
+    assert observed[0] >= 2, observed
+    assert observed[1] > 100, observed
+    assert observed[2] >= 1, observed
     suggested = builds.duck.query(
         "select count(*) from marts.rpt_health_weight_calibration"
         " where segment = 'all' and suggested_weight is not null"

@@ -791,7 +791,7 @@ def test_churn_is_a_minority_of_renewals_and_is_preceded_by_low_activity(
     assert {1, 3, 12} <= set(rates), counts
     assert 0.06 < rates[12] < 0.22, counts
     assert 0 < rates[1] < rates[3] < rates[12], counts
-    assert rates[1] < rates[12] / 4, counts
+    assert rates[1] < rates[12] / 2, counts
     plans = dict(
         con.execute(
             """select date_diff('month', cast(c.start_date as date), cast(c.end_date as date) + 1),
