@@ -262,13 +262,13 @@ final as (
         cast(case
             when fit_auc is not null
                 then row_number() over (
-                    partition by segment, fit_auc is null
-                    order by
-                        fit_auc desc,
-                        {{ distance | join(' + ') }} asc,
-                        case when is_current then 0 else 1 end asc,
-                        candidate_id asc
-                )
+                        partition by segment, fit_auc is null
+                        order by
+                            fit_auc desc,
+                            {{ distance | join(' + ') }} asc,
+                            case when is_current then 0 else 1 end asc,
+                            candidate_id asc
+                    )
         end as integer) as fit_rank,
         is_current
     from weighed
