@@ -12,6 +12,6 @@
         case when not period_groups.is_overall then observations.as_of_date end as period_as_of_date,
         observations.*
     from {{ relation }} as observations
-    cross join (select true as is_overall union all select false as is_overall) as period_groups
-    cross join (select true as is_all union all select false as is_all) as segment_groups
+    cross join {{ literal_rows('period_groups', 'is_overall', [true, false]) }}
+    cross join {{ literal_rows('segment_groups', 'is_all', [true, false]) }}
 {% endmacro %}

@@ -3,8 +3,9 @@
         one row per set, `<category>_steps` (0 .. steps) per category and `candidate_id`,
         the steps joined by `/` in category order (`3/2/1/2/2` at steps 10), and
         `candidate_number`, a unique integer for it. With five
-        categories that is 1001 sets at steps 10 and 10,626 at steps 20. The steps are literal
-        rows (Spark plans a generated number table cross-joined four times very slowly). -#}
+        categories that is 1001 sets at steps 10 and 10,626 at steps 20. The steps are an
+        inline table (Spark plans a generated number table cross-joined four times very
+        slowly). -#}
     {%- set free = categories[:-1] %}
     {%- set free_steps = [] %}
     {%- set id_parts = [] %}
@@ -27,11 +28,7 @@
         {%- endfor %}
         {{ last_steps }} as {{ categories[-1] }}_steps
     {%- for category in free %}
-    {{ 'from' if loop.first else 'cross join' }} (
-        {%- for step in range(steps + 1) %}
-        select {{ step }} as weight_step{{ ' union all' if not loop.last }}
-        {%- endfor %}
-    ) as {{ category }}_weights
+    {{ 'from' if loop.first else 'cross join' }} {{ literal_rows(category ~ '_weights', 'weight_step', range(steps + 1) | list) }}
     {%- endfor %}
     where {{ free_steps | join(' + ') }} <= {{ steps }}
 {% endmacro %}

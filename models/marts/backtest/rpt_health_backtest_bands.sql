@@ -32,9 +32,8 @@ bands as (
 
 assessments as (
 
-    select 'score_band' as assessment
-    union all
-    select 'tree_outcome' as assessment
+    select assessment
+    from {{ literal_rows('assessment_names', 'assessment', ['score_band', 'tree_outcome']) }}
 
 ),
 

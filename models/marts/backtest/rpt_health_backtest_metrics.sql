@@ -23,9 +23,10 @@ with observations as (
 ),
 
 predictor_names as (
-    {%- for predictor in predictors %}
-    select '{{ predictor }}' as predictor{{ ' union all' if not loop.last }}
-    {%- endfor %}
+
+    select predictor
+    from {{ literal_rows('names', 'predictor', predictors) }}
+
 ),
 
 grouped_observations as (

@@ -21,9 +21,10 @@ candidate_counts as (
 ),
 
 score_categories as (
-    {%- for category in categories %}
-    select '{{ category }}' as category_id{{ ' union all' if not loop.last }}
-    {%- endfor %}
+
+    select category_id
+    from {{ literal_rows('categories', 'category_id', categories) }}
+
 ),
 
 weight_sets as (
