@@ -12,7 +12,7 @@ under models/marts, from dbt's manifest) the comparison checks, by the mart's pr
 It prints one line per mart and, for a mart that differs, the columns and a few keys that
 differ. Exit code 0 when every mart matches, 1 when any differs, 2 on bad input.
 
-    .venv/bin/python scripts/compare_engines.py --duckdb data/customer_health.duckdb \\
+    .venv/bin/python scripts/compare_engines.py --duckdb data/build/customer_health.duckdb \\
         --spark-dir data/spark --manifest target/manifest.json
 """
 

@@ -17,7 +17,7 @@ import duckdb
 from rich.console import Console
 from rich.table import Table
 
-DEFAULT_DB = "data/customer_health.duckdb"
+DEFAULT_DB = "data/build/customer_health.duckdb"
 WORST_ACCOUNTS = 10
 
 

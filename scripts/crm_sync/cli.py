@@ -77,7 +77,7 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--db",
         type=Path,
-        default=Path(os.environ.get("HEALTH_DB_PATH", "data/customer_health.duckdb")),
+        default=Path(os.environ.get("HEALTH_DB_PATH", "data/build/customer_health.duckdb")),
         help="the warehouse, opened read-only (default: $HEALTH_DB_PATH)",
     )
     add_state_db(parser)

@@ -1,0 +1,100 @@
+"""Command line of the portfolio report."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import shutil
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import duckdb
+from rich.console import Console
+
+from health_report.data import (
+    ReportSettings,
+    account_events,
+    read_histories,
+    read_portfolio,
+)
+from health_report.render import render_report, replace_directory
+
+DESCRIPTION = """\
+Build a static HTML report of the served health marts: the portfolio page (band mix over
+time, score distribution, biggest 30-day movers, renewals at risk, the last week's alerts,
+the back-test), an account list and a page per account (score history, sub-score
+contributions, the decision tree's outcome and path). Open <out>/index.html in a browser;
+no server is needed. The database is opened read-only.
+"""
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    serving = Path(os.environ.get("HEALTH_SERVING_DIR", "data/serving"))
+    parser = argparse.ArgumentParser(
+        prog="report.py",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--db",
+        type=Path,
+        default=serving / "customer_health.duckdb",
+        help="the serving database (default: $HEALTH_SERVING_DIR/customer_health.duckdb)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=serving / "report",
+        help="the report's directory, replaced whole (default: $HEALTH_SERVING_DIR/report)",
+    )
+    parser.add_argument("--movers", type=int, default=10, help="fallers and risers shown")
+    parser.add_argument(
+        "--renewal-days", type=int, default=90, help="renewal window of the at-risk list"
+    )
+    parser.add_argument(
+        "--risk-bands",
+        nargs="+",
+        default=["at_risk", "critical"],
+        help="bands that put a renewal on the at-risk list",
+    )
+    parser.add_argument("--alert-days", type=int, default=7, help="days of alerts shown")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    console = Console(stderr=True)
+    if not args.db.is_file():
+        console.print(f"[red]No serving database at {args.db}: run `make run` (or publish) first.")
+        return 2
+    settings = ReportSettings(
+        movers=args.movers,
+        renewal_days=args.renewal_days,
+        risk_bands=tuple(args.risk_bands),
+        alert_days=args.alert_days,
+    )
+    started = time.perf_counter()
+    with duckdb.connect(str(args.db), read_only=True) as con:
+        portfolio = read_portfolio(con, settings)
+        histories = read_histories(con)
+        alerts, transitions = account_events(con)
+    out = args.out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.UTC)
+    built = out.with_name(f".{out.name}-{stamp:%Y%m%dT%H%M%S%f}")
+    try:
+        pages = render_report(
+            built, portfolio, histories, alerts, transitions, stamp.replace(tzinfo=None)
+        )
+        replace_directory(out, built)
+    except BaseException:
+        shutil.rmtree(built, ignore_errors=True)
+        raise
+    console.print(
+        f"Report of {len(portfolio.accounts):,} accounts as of {portfolio.as_of_date}: "
+        f"{pages:,} pages in {time.perf_counter() - started:.1f} s, open {out / 'index.html'}"
+    )
+    return 0

@@ -1,0 +1,6 @@
+"""Build, test, publish: the serving copy of the warehouse that BI tools read.
+
+`dbt build` writes to the build database. Only when it ends with every error-severity test
+passing is a new release published: the serving DuckDB file is replaced by a rename (readers
+see the old file or the new one, never a mix) and the marts are exported as Parquet.
+"""
