@@ -172,15 +172,20 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_a_failing_data_test_leaves_the_serving_files_unchanged(served: Served) -> None:
-    database = served.serving / "customer_health.duckdb"
-    before = {
+def serving_state(serving: Path) -> dict[str, object]:
+    """The serving files as a reader would find them: bytes, file identity, links."""
+    database = serving / "customer_health.duckdb"
+    return {
         "database": digest(database),
         "stat": (database.stat().st_ino, database.stat().st_mtime_ns),
-        "release": (served.serving / "release.json").read_text(),
-        "parquet": os.readlink(served.serving / "parquet"),
-        "report": os.readlink(served.serving / "report"),
+        "release": (serving / "release.json").read_text(),
+        "parquet": os.readlink(serving / "parquet"),
+        "report": os.readlink(serving / "report"),
     }
+
+
+def test_a_failing_data_test_leaves_the_serving_files_unchanged(served: Served) -> None:
+    before = serving_state(served.serving)
     # Tickets without an id: far above the quarantine share at which the build fails.
     tickets = raw_row_counts(served.raw)["tickets"]
     row = first_raw_row(served.raw, "tickets")
@@ -204,13 +209,7 @@ def test_a_failing_data_test_leaves_the_serving_files_unchanged(served: Served) 
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
     assert "Not published" in result.stderr
     assert "quarantined_share_below_error_threshold" in result.stderr
-    after = {
-        "database": digest(database),
-        "stat": (database.stat().st_ino, database.stat().st_mtime_ns),
-        "release": (served.serving / "release.json").read_text(),
-        "parquet": os.readlink(served.serving / "parquet"),
-        "report": os.readlink(served.serving / "report"),
-    }
+    after = serving_state(served.serving)
     assert after == before
     assert not list(served.serving.glob(".*.tmp"))
 
