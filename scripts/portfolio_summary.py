@@ -14,20 +14,12 @@ import sys
 from pathlib import Path
 
 import duckdb
+from health_report.data import relation_exists
 from rich.console import Console
 from rich.table import Table
 
 DEFAULT_DB = "data/build/customer_health.duckdb"
 WORST_ACCOUNTS = 10
-
-
-def relation_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
-    """Whether `schema.name` is a table or view in the database."""
-    row = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, name],
-    ).fetchone()
-    return bool(row and row[0])
 
 
 def quality_table(con: duckdb.DuckDBPyConnection) -> Table:

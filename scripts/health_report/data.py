@@ -82,10 +82,11 @@ def records(
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+def relation_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
+    """Whether `schema.name` is a table or view in the database."""
     row = con.execute(
         "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, table],
+        [schema, name],
     ).fetchone()
     return bool(row and row[0])
 
@@ -120,7 +121,7 @@ def read_categories(con: duckdb.DuckDBPyConnection) -> list[Category]:
 
 def read_tree(con: duckdb.DuckDBPyConnection) -> DecisionDag | None:
     """The decision tree the scores were computed with, when the release serves it."""
-    if not has_table(con, "intermediate", "int_decision_tree_definition"):
+    if not relation_exists(con, "intermediate", "int_decision_tree_definition"):
         return None
     row = con.execute(
         "select dsl_text, dsl_path from intermediate.int_decision_tree_definition"
@@ -136,7 +137,7 @@ def read_portfolio(con: duckdb.DuckDBPyConnection, settings: ReportSettings) -> 
     as_of: dt.date = as_of_row[0]
     release = (
         records(con, "select * from main.release_info")[0]
-        if has_table(con, "main", "release_info")
+        if relation_exists(con, "main", "release_info")
         else {}
     )
     accounts = records(
@@ -184,7 +185,7 @@ def read_portfolio(con: duckdb.DuckDBPyConnection, settings: ReportSettings) -> 
     )
     backtest_bands: list[dict[str, Any]] = []
     backtest_metrics: list[dict[str, Any]] = []
-    if has_table(con, "marts", "rpt_health_backtest_bands"):
+    if relation_exists(con, "marts", "rpt_health_backtest_bands"):
         backtest_bands = records(
             con,
             """

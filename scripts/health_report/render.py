@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
 import re
 import shutil
 from collections.abc import Mapping, Sequence
@@ -15,6 +14,7 @@ from typing import Any
 import jinja2
 import plotly.offline
 from decision_dag.dsl import DecisionDag
+from serving.links import swap_symlink
 
 from health_report import charts
 from health_report.data import AccountHistory, Portfolio
@@ -85,6 +85,7 @@ def copy_assets(out: Path) -> None:
     assets = out / "assets"
     assets.mkdir(parents=True, exist_ok=True)
     (assets / "plotly.min.js").write_text(plotly.offline.get_plotlyjs(), encoding="utf-8")
+    (assets / "plotly-template.js").write_text(charts.template_script(), encoding="utf-8")
     shutil.copyfile(ASSETS / "report.css", assets / "report.css")
 
 
@@ -169,13 +170,8 @@ def render_report(
 
 
 def replace_directory(link: Path, built: Path) -> None:
-    """Make `link` a symlink to `built` in one rename, then delete what it pointed to."""
-    previous = link.resolve() if link.is_symlink() else None
-    if link.exists() and not link.is_symlink():
-        raise FileExistsError(f"{link} is a directory, not a report link: move it away first")
-    temporary = link.with_name(f".{link.name}.{os.getpid()}.link")
-    temporary.unlink(missing_ok=True)
-    temporary.symlink_to(built.name)
-    os.replace(temporary, link)
+    """Make `link` a symlink to `built` (a sibling) in one rename, then delete the directory
+    it pointed to before."""
+    previous = swap_symlink(link, built.name)
     if previous is not None and previous != built.resolve() and previous.is_dir():
         shutil.rmtree(previous)

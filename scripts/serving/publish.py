@@ -30,6 +30,8 @@ from typing import Any
 
 import duckdb
 
+from serving.links import check_link, swap_symlink
+
 DATABASE_NAME = "customer_health.duckdb"
 SERVED_SCHEMAS = ("marts", "config")
 # Served beside those schemas: the decision tree the scores were computed with (its DSL
@@ -283,16 +285,6 @@ def fsync_path(path: Path) -> None:
         os.close(fd)
 
 
-def swap_symlink(link: Path, target: str) -> None:
-    """Point `link` at `target` in one rename: a reader resolves the old target or the new."""
-    if link.exists() and not link.is_symlink():
-        raise PublishRefusedError([f"{link} is a real file or directory, not the serving link"])
-    temporary = link.with_name(f".{link.name}.{os.getpid()}.tmp")
-    temporary.unlink(missing_ok=True)
-    temporary.symlink_to(target)
-    os.replace(temporary, link)
-
-
 def write_atomically(path: Path, text: str) -> None:
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     temporary.write_text(text, encoding="utf-8")
@@ -363,6 +355,12 @@ def publish(
         "git_commit": git_commit(project_dir),
         "as_of_date": build_as_of_date(build_db),
     }
+    # Checked before anything is replaced: a real directory where the Parquet link belongs
+    # would stop the switch halfway, after the database.
+    try:
+        check_link(paths.parquet)
+    except FileExistsError as exists:
+        raise PublishRefusedError([str(exists)]) from exists
     paths.root.mkdir(parents=True, exist_ok=True)
     paths.releases.mkdir(exist_ok=True)
     release_dir = paths.releases / release_id

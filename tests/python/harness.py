@@ -83,9 +83,17 @@ class DbtProject:
 
 
 def statuses(result: dbtRunnerResult) -> dict[str, str]:
-    """Node name -> status ('pass', 'warn', 'fail', 'error', 'success', 'skipped')."""
+    """Node name -> status ('pass', 'warn', 'fail', 'error', 'success', 'skipped').
+
+    Exposures are listed in a build's results as 'no-op' (nothing runs for them) and are
+    left out.
+    """
     assert result.result is not None, result.exception
-    return {item.node.name: str(item.status) for item in result.result.results}
+    return {
+        item.node.name: str(item.status)
+        for item in result.result.results
+        if str(item.node.resource_type) != "exposure"
+    }
 
 
 def raw_row_counts(raw_dir: Path) -> dict[str, int]:
