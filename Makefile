@@ -91,8 +91,11 @@ lint: setup
 	$(BIN)/ruff format --check scripts tests models
 	HEALTH_DB_PATH=$$(mktemp -d)/lint.duckdb $(BIN)/sqlfluff lint models tests analyses
 
+# Two workers, each running whole test files (module fixtures build once), in the order
+# tests/python/conftest.py sets: the Spark comparison first.
+PYTEST_WORKERS ?= 2
 pytest: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test: lint pytest
 

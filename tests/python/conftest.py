@@ -48,3 +48,17 @@ def healthgen_extract(tmp_path_factory: pytest.TempPathFactory) -> HealthgenExtr
         return cache[key]
 
     return make
+
+
+# The Spark comparison takes the longest: `make test` runs the suite on two workers, one file
+# per worker at a time (`--dist loadfile`, in collection order), so it starts first, next to
+# the unit tests, while the other worker takes the DuckDB builds.
+FIRST = ("functional/test_spark.py", "unit/")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = item.path.as_posix()
+        return next((i for i, part in enumerate(FIRST) if part in path), len(FIRST))
+
+    items.sort(key=rank)
