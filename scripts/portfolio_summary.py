@@ -9,7 +9,6 @@ score predict churn?).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -17,8 +16,8 @@ import duckdb
 from health_report.data import relation_exists
 from rich.console import Console
 from rich.table import Table
+from serving.publish import build_db_path
 
-DEFAULT_DB = "data/build/customer_health.duckdb"
 WORST_ACCOUNTS = 10
 
 
@@ -173,16 +172,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
         "--db",
-        default=os.environ.get("HEALTH_DB_PATH", DEFAULT_DB),
+        type=Path,
+        default=build_db_path(),
         help="DuckDB warehouse file (default: $HEALTH_DB_PATH or %(default)s)",
     )
     args = parser.parse_args(argv)
     console = Console()
-    if not Path(args.db).exists():
+    if not args.db.exists():
         console.print(f"[red]No warehouse at {args.db}: run `make run` first.[/red]")
         return 1
-    with duckdb.connect(args.db, read_only=True) as con:
-        return render(con, console, args.db)
+    with duckdb.connect(str(args.db), read_only=True) as con:
+        return render(con, console, str(args.db))
 
 
 def render(con: duckdb.DuckDBPyConnection, console: Console, label: str) -> int:

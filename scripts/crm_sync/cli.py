@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 from rich.console import Console
 from rich.table import Table
+from serving.publish import build_db_path
 
 from crm_sync.gate import BuildCheckError
 from crm_sync.hubspot import (
@@ -77,7 +78,7 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--db",
         type=Path,
-        default=Path(os.environ.get("HEALTH_DB_PATH", "data/build/customer_health.duckdb")),
+        default=build_db_path(),
         help="the warehouse, opened read-only (default: $HEALTH_DB_PATH)",
     )
     add_state_db(parser)

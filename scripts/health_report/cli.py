@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import shutil
 import sys
 import time
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 from rich.console import Console
+from serving.publish import DATABASE_NAME, serving_dir
 
 from health_report.data import (
     ReportSettings,
@@ -32,7 +32,8 @@ no server is needed. The database is opened read-only.
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    serving = Path(os.environ.get("HEALTH_SERVING_DIR", "data/serving"))
+    serving = serving_dir()
+    defaults = ReportSettings()
     parser = argparse.ArgumentParser(
         prog="report.py",
         description=DESCRIPTION,
@@ -41,7 +42,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument(
         "--db",
         type=Path,
-        default=serving / "customer_health.duckdb",
+        default=serving / DATABASE_NAME,
         help="the serving database (default: $HEALTH_SERVING_DIR/customer_health.duckdb)",
     )
     parser.add_argument(
@@ -50,17 +51,24 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         default=serving / "report",
         help="the report's directory, replaced whole (default: $HEALTH_SERVING_DIR/report)",
     )
-    parser.add_argument("--movers", type=int, default=10, help="fallers and risers shown")
     parser.add_argument(
-        "--renewal-days", type=int, default=90, help="renewal window of the at-risk list"
+        "--movers", type=int, default=defaults.movers, help="fallers and risers shown"
+    )
+    parser.add_argument(
+        "--renewal-days",
+        type=int,
+        default=defaults.renewal_days,
+        help="renewal window of the at-risk list",
     )
     parser.add_argument(
         "--risk-bands",
         nargs="+",
-        default=["at_risk", "critical"],
+        default=list(defaults.risk_bands),
         help="bands that put a renewal on the at-risk list",
     )
-    parser.add_argument("--alert-days", type=int, default=7, help="days of alerts shown")
+    parser.add_argument(
+        "--alert-days", type=int, default=defaults.alert_days, help="days of alerts shown"
+    )
     return parser.parse_args(argv)
 
 
@@ -78,9 +86,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     started = time.perf_counter()
     with duckdb.connect(str(args.db), read_only=True) as con:
-        portfolio = read_portfolio(con, settings)
-        histories = read_histories(con)
         alerts, transitions = account_events(con)
+        portfolio = read_portfolio(con, settings, alerts)
+        histories = read_histories(con, portfolio.categories)
     out = args.out
     out.parent.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC)

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
 from decision_dag.dsl import DecisionDag, parse_dag
-
-CATEGORY_COLUMNS = ("usage", "adoption", "lifecycle", "support", "commercial")
 
 
 @dataclass(frozen=True)
@@ -129,8 +127,13 @@ def read_tree(con: duckdb.DuckDBPyConnection) -> DecisionDag | None:
     return parse_dag(str(row[0]), source=str(row[1])) if row else None
 
 
-def read_portfolio(con: duckdb.DuckDBPyConnection, settings: ReportSettings) -> Portfolio:
-    """The portfolio page's data as of the served scores' last day."""
+def read_portfolio(
+    con: duckdb.DuckDBPyConnection,
+    settings: ReportSettings,
+    alerts_by_account: Mapping[str, Sequence[dict[str, Any]]],
+) -> Portfolio:
+    """The portfolio page's data as of the served scores' last day; the recent alerts are
+    taken from every account's alerts (`account_events`)."""
     as_of_row = con.execute("select max(as_of_date) from marts.dim_account_health").fetchone()
     if not as_of_row or as_of_row[0] is None:
         raise ValueError("marts.dim_account_health is empty: nothing to report")
@@ -163,16 +166,20 @@ def read_portfolio(con: duckdb.DuckDBPyConnection, settings: ReportSettings) -> 
         ),
         key=lambda a: (a["days_to_renewal"], a["account_id"]),
     )
-    alerts = records(
-        con,
-        """
-        select alerts.*, accounts.account_name, accounts.csm_owner
-        from marts.fct_health_alerts as alerts
-        left join marts.dim_account_health as accounts on alerts.account_id = accounts.account_id
-        where alerts.alert_date > ? and alerts.alert_date <= ?
-        order by alerts.alert_date desc, alerts.account_id, alerts.alert_type
-        """,
-        [as_of - dt.timedelta(days=settings.alert_days), as_of],
+    since = as_of - dt.timedelta(days=settings.alert_days)
+    by_id = {account["account_id"]: account for account in accounts}
+    alerts = sorted(
+        (
+            {
+                **alert,
+                "account_name": by_id.get(account_id, {}).get("account_name"),
+                "csm_owner": by_id.get(account_id, {}).get("csm_owner"),
+            }
+            for account_id, account_alerts in alerts_by_account.items()
+            for alert in account_alerts
+            if since < alert["alert_date"] <= as_of
+        ),
+        key=lambda a: (-a["alert_date"].toordinal(), a["account_id"], a["alert_type"]),
     )
     band_mix = records(
         con,
@@ -224,12 +231,16 @@ def read_portfolio(con: duckdb.DuckDBPyConnection, settings: ReportSettings) -> 
     )
 
 
-def read_histories(con: duckdb.DuckDBPyConnection) -> dict[str, AccountHistory]:
-    """Every account's daily scores and contributions, in one pass."""
-    contributions = ", ".join(f"{name}_contribution" for name in CATEGORY_COLUMNS)
+def read_histories(
+    con: duckdb.DuckDBPyConnection, categories: Sequence[Category]
+) -> dict[str, AccountHistory]:
+    """Every account's daily scores and each category's contribution
+    (`<category_id>_contribution`), in one pass."""
+    names = [category.category_id for category in categories]
+    contributions = "".join(f", {name}_contribution" for name in names)
     cursor = con.execute(
         f"""
-        select account_id, score_date, health_score, health_band, {contributions}
+        select account_id, score_date, health_score, health_band{contributions}
         from marts.fct_account_health_daily
         order by account_id, score_date
         """
@@ -239,12 +250,12 @@ def read_histories(con: duckdb.DuckDBPyConnection) -> dict[str, AccountHistory]:
         for account_id, score_date, score, band, *parts in batch:
             history = histories.get(account_id)
             if history is None:
-                history = AccountHistory(contributions={name: [] for name in CATEGORY_COLUMNS})
+                history = AccountHistory(contributions={name: [] for name in names})
                 histories[account_id] = history
             history.dates.append(score_date)
             history.scores.append(score)
             history.bands.append(band)
-            for name, value in zip(CATEGORY_COLUMNS, parts, strict=True):
+            for name, value in zip(names, parts, strict=True):
                 history.contributions[name].append(value)
     return histories
 

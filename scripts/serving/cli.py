@@ -14,16 +14,20 @@ from rich.console import Console
 from rich.table import Table
 
 from serving.publish import (
+    DEFAULT_BUILD_DB,
+    DEFAULT_SERVING_DIR,
     KEEP_RELEASES,
     SERVED_SCHEMAS,
     PublishRefusedError,
     Release,
     ServingPaths,
+    build_db_path,
     build_problems,
     publish,
     read_manifest,
     read_run_results,
     run_dbt_build,
+    serving_dir,
 )
 
 EXIT_PUBLISHED = 0
@@ -55,16 +59,15 @@ def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
     parser.add_argument(
         "--build-db",
         type=Path,
-        default=Path(os.environ.get("HEALTH_DB_PATH", "data/build/customer_health.duckdb")),
-        help="the database dbt builds into (default: $HEALTH_DB_PATH or "
-        "data/build/customer_health.duckdb)",
+        default=build_db_path(),
+        help=f"the database dbt builds into (default: $HEALTH_DB_PATH or {DEFAULT_BUILD_DB})",
     )
     parser.add_argument(
         "--serving-dir",
         type=Path,
-        default=Path(os.environ.get("HEALTH_SERVING_DIR", "data/serving")),
+        default=serving_dir(),
         help="where the served database and Parquet files live (default: "
-        "$HEALTH_SERVING_DIR or data/serving)",
+        f"$HEALTH_SERVING_DIR or {DEFAULT_SERVING_DIR})",
     )
     parser.add_argument(
         "--project-dir", type=Path, default=Path.cwd(), help="the dbt project (default: .)"

@@ -33,6 +33,22 @@ import duckdb
 from serving.links import check_link, swap_symlink
 
 DATABASE_NAME = "customer_health.duckdb"
+# Where dbt builds and where the release is served, unless HEALTH_DB_PATH and
+# HEALTH_SERVING_DIR say otherwise (the Makefile and profiles.yml use the same defaults).
+DEFAULT_BUILD_DB = Path("data/build") / DATABASE_NAME
+DEFAULT_SERVING_DIR = Path("data/serving")
+
+
+def build_db_path() -> Path:
+    """The build database: $HEALTH_DB_PATH, or data/build/customer_health.duckdb."""
+    return Path(os.environ.get("HEALTH_DB_PATH", str(DEFAULT_BUILD_DB)))
+
+
+def serving_dir() -> Path:
+    """The serving directory: $HEALTH_SERVING_DIR, or data/serving."""
+    return Path(os.environ.get("HEALTH_SERVING_DIR", str(DEFAULT_SERVING_DIR)))
+
+
 SERVED_SCHEMAS = ("marts", "config")
 # Served beside those schemas: the decision tree the scores were computed with (its DSL
 # text), so a report can show the questions behind a decision path.
