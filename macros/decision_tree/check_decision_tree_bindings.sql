@@ -2,7 +2,7 @@
     {#- Bindings by question id, as {signal_column, missing_answer, gap_text, is_boolean}.
         Fails unless every question has exactly one binding to a boolean or text column of
         the signal table whose missing answer is one of the question's answers (the checks
-        of decision_dag.evaluate.check_bindings). `bindings` is the agate table of the seed
+        of customer_health.decision_tree.evaluate.check_bindings). `bindings` is the agate table of the seed
         decision_tree_bindings, `columns` the signal table's columns. -#}
     {%- set column_types = {} -%}
     {%- for column in columns -%}

@@ -1,5 +1,5 @@
 {% macro parse_decision_dag(text) %}
-    {#- Parses Decision DAG DSL text (grammar in scripts/decision_dag/dsl.py, which this
+    {#- Parses Decision DAG DSL text (grammar in src/customer_health/decision_tree/dsl.py, which this
         mirrors line for line and message for message). Returns a dict: header (field ->
         value), header_lines, entry, questions (id -> {id, text, line, properties, edges}),
         question_ids and outcome_ids in file order, outcomes (id -> {id, label, line,

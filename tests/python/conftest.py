@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 from harness import HealthgenExtract
-from healthgen.generator import Config, generate
+
+from customer_health.generator.generator import Config, generate
 
 
 @pytest.fixture(scope="session")

@@ -14,8 +14,9 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 from dbt.cli.main import dbtRunner, dbtRunnerResult
-from healthgen.contract import TABLES
-from healthgen.generator import STREAMED, Config, generate
+
+from customer_health.generator.contract import TABLES
+from customer_health.generator.generator import STREAMED, Config, generate
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 

@@ -1,14 +1,14 @@
 """The decision tree of seeds/cs-customer-health.dag for every account and assessment day.
 
-Parsing, binding checks and the vectorised evaluation live in scripts/decision_dag (the
-`decision_dag` package, installed into the environment by `make setup`). Engines without
+Parsing, binding checks and the vectorised evaluation live in customer_health.decision_tree
+(the project's Python package, installed into the environment by `make setup`). Engines without
 Python models build compiled_sql/fct_account_health_decision_tree.sql instead.
 """
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    from decision_dag.dbt_model import decision_tree_relation
+    from customer_health.decision_tree.dbt_model import decision_tree_relation
 
     return decision_tree_relation(
         session,

@@ -19,10 +19,11 @@ from typing import Any
 
 import duckdb
 import numpy as np
-import portfolio_summary
 import pytest
 from harness import DbtProject, HealthgenExtract, copy_project, project_for, statuses
 from rich.console import Console
+
+from customer_health import summary as portfolio_summary
 
 pytestmark = pytest.mark.functional
 

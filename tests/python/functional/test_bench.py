@@ -9,9 +9,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from healthbench import report
-from healthbench.presets import PRESETS
-from healthbench.warehouse import Relation, differing_rows
+
+from customer_health.bench import report
+from customer_health.bench.presets import PRESETS
+from customer_health.bench.warehouse import Relation, differing_rows
 
 REPO = Path(__file__).resolve().parents[3]
 BENCH = REPO / "scripts" / "bench.py"

@@ -23,10 +23,12 @@ from typing import Any
 
 import duckdb
 import pytest
-from crm_sync import cli
-from crm_sync.payload import load_manifest, load_payload_model, read_records
 from harness import PROJECT_DIR, DbtProject
 from hubspot_stub import HubSpotStub
+
+from customer_health.crm_sync import cli
+from customer_health.crm_sync.payload import load_payload_model, read_records
+from customer_health.dbt_artifacts import read_manifest as load_manifest
 
 pytestmark = pytest.mark.functional
 

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 from dbt.cli.main import dbtRunnerResult
-from decision_dag import load_dag
 from harness import DbtProject, copy_project, project_for, statuses
+
+from customer_health.decision_tree import load_dag
 
 pytestmark = pytest.mark.functional
 

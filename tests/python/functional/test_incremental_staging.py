@@ -21,7 +21,8 @@ from harness import (
     table_rows,
     write_rows,
 )
-from healthgen.generator import Config, generate
+
+from customer_health.generator.generator import Config, generate
 
 pytestmark = pytest.mark.functional
 

@@ -27,8 +27,9 @@ from urllib.request import urlopen
 import duckdb
 import pyarrow.parquet as pq
 import pytest
-from crm_sync.gate import ancestors
 from harness import PROJECT_DIR, HealthgenExtract, first_raw_row, raw_row_counts, write_rows
+
+from customer_health.dbt_artifacts import ancestors
 
 pytestmark = pytest.mark.functional
 

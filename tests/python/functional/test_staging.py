@@ -6,7 +6,6 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
-import portfolio_summary
 import pytest
 from dbt.cli.main import dbtRunnerResult
 from harness import (
@@ -19,6 +18,8 @@ from harness import (
     statuses,
 )
 from rich.console import Console
+
+from customer_health import summary as portfolio_summary
 
 pytestmark = pytest.mark.functional
 

@@ -9,7 +9,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 import pytest
-from compare_engines import Mart, compare, marts_from_manifest
+
+from customer_health.compare_engines import Mart, compare, marts_from_manifest
 
 MART = Mart(name="fct_scores", schema="marts", key=["account_id", "score_date"])
 DAY = dt.date(2025, 1, 31)

@@ -6,13 +6,14 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from crm_sync.gate import BuildCheckError, check_last_build
-from crm_sync.hubspot import HubSpotClient, HubSpotError, RetryPolicy
-from crm_sync.payload import (
+
+from customer_health.crm_sync.hubspot import HubSpotClient, HubSpotError, RetryPolicy
+from customer_health.crm_sync.payload import (
     PayloadError,
     Record,
     build_records,
@@ -20,8 +21,9 @@ from crm_sync.payload import (
     load_payload_model,
     payload_hash,
 )
-from crm_sync.ratelimit import SlidingWindowLimiter
-from crm_sync.sync import make_plan
+from customer_health.crm_sync.ratelimit import SlidingWindowLimiter
+from customer_health.crm_sync.sync import make_plan
+from customer_health.dbt_artifacts import BuildCheckError, build_problems, check_build
 
 TOKEN = "pat-na1-unit-test-secret"
 
@@ -236,16 +238,16 @@ def run_results(which: str = "build", **statuses: str) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("results", "message"),
     [
-        (run_results(**{"test__p__unique_dim": "fail"}), "unique_dim failed"),
-        (run_results(**{"test__p__singular_dim": "error"}), "singular_dim errored"),
+        (run_results(**{"test__p__unique_dim": "fail"}), "test.p.unique_dim fail"),
+        (run_results(**{"test__p__singular_dim": "error"}), "test.p.singular_dim error"),
         (run_results(**{"model__p__sync": "error"}), "ended with status 'error'"),
         (run_results(which="run"), "not `dbt build`"),
         ({"args": {"which": "build"}, "results": []}, "did not build"),
     ],
 )
 def test_build_check_refuses(results: dict[str, Any], message: str) -> None:
-    with pytest.raises(BuildCheckError, match=message):
-        check_last_build(GATE_MANIFEST, results, "model.p.sync")
+    problems = build_problems(results, manifest=GATE_MANIFEST, model_id="model.p.sync")
+    assert any(message in problem for problem in problems), problems
 
 
 @pytest.mark.parametrize(
@@ -256,8 +258,20 @@ def test_build_check_refuses(results: dict[str, Any], message: str) -> None:
         run_results(**{"test__p__unique_other": "fail"}),  # not an input of the sync
     ],
 )
+def test_check_build_reads_the_run_results_of_the_target_dir(tmp_path: Path) -> None:
+    with pytest.raises(BuildCheckError, match="no dbt run results"):
+        check_build(tmp_path, manifest=GATE_MANIFEST, model_id="model.p.sync")
+    (tmp_path / "run_results.json").write_text(
+        json.dumps(run_results(**{"test__p__unique_dim": "fail"})), encoding="utf-8"
+    )
+    with pytest.raises(BuildCheckError, match=r"test\.p\.unique_dim fail"):
+        check_build(tmp_path, manifest=GATE_MANIFEST, model_id="model.p.sync")
+    (tmp_path / "run_results.json").write_text(json.dumps(run_results()), encoding="utf-8")
+    check_build(tmp_path, manifest=GATE_MANIFEST, model_id="model.p.sync")
+
+
 def test_build_check_passes(results: dict[str, Any]) -> None:
-    check_last_build(GATE_MANIFEST, results, "model.p.sync")
+    assert build_problems(results, manifest=GATE_MANIFEST, model_id="model.p.sync") == []
 
 
 # --- the client over a mock transport ------------------------------------------------------
@@ -371,8 +385,8 @@ def test_limiter_counts_a_request_from_its_response() -> None:
 
 
 def test_state_confirms_records_and_closes_killed_runs(tmp_path: Any) -> None:
-    from crm_sync.hubspot import RecordError
-    from crm_sync.state import RunCounts, SyncState, confirmed_hashes
+    from customer_health.crm_sync.hubspot import RecordError
+    from customer_health.crm_sync.state import RunCounts, SyncState, confirmed_hashes
 
     path = tmp_path / "state.duckdb"
     store = SyncState(path)

@@ -10,7 +10,8 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pytest
-from decision_dag import (
+
+from customer_health.decision_tree import (
     Binding,
     BindingError,
     DagError,
@@ -19,8 +20,8 @@ from decision_dag import (
     load_dag,
     parse_dag,
 )
-from decision_dag.dbt_model import decision_tree_relation
-from decision_dag.dsl import format_path
+from customer_health.decision_tree.dbt_model import decision_tree_relation
+from customer_health.decision_tree.dsl import format_path
 
 PROJECT_DIR = Path(__file__).resolve().parents[3]
 SEED_DAG = PROJECT_DIR / "seeds" / "cs-customer-health.dag"
@@ -258,8 +259,9 @@ def test_the_model_body_returns_a_duckdb_relation_with_the_mart_columns() -> Non
 
 
 def test_the_checker_lists_paths_or_line_numbered_errors() -> None:
-    from check_decision_tree import main
     from rich.console import Console
+
+    from customer_health.decision_tree.check import main
 
     console = Console(record=True, width=200)
     assert main([str(SEED_DAG)], console=console) == 0

@@ -13,9 +13,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from healthgen.contract import TABLE_NAMES, TABLES, TABLES_BY_NAME, Table
-from healthgen.dirty import DAMAGING, KINDS
-from healthgen.generator import Config, generate
+
+from customer_health.generator.contract import TABLE_NAMES, TABLES, TABLES_BY_NAME, Table
+from customer_health.generator.dirty import DAMAGING, KINDS
+from customer_health.generator.generator import Config, generate
 
 REPO = Path(__file__).resolve().parents[3]
 SOURCES = sorted((REPO / "models" / "staging").glob("*/_*__sources.yml"))
@@ -431,8 +432,8 @@ def test_longer_run_viewed_at_the_shorter_cutoff_reproduces_it(healthgen_extract
 
 def test_generator_as_of_matches_a_shorter_run_exactly(healthgen_extract, tmp_path: Path) -> None:
     # The generator's own masking of a longer simulation gives the shorter run byte for byte.
-    from healthgen.extract import Cutoff, Renderer, as_of
-    from healthgen.simulate import ChunkSimulation
+    from customer_health.generator.extract import Cutoff, Renderer, as_of
+    from customer_health.generator.simulate import ChunkSimulation
 
     short = healthgen_extract(days=SHORT_DAYS)
     sim = ChunkSimulation(11, dt.date(2024, 1, 1), 0, 50)
@@ -453,7 +454,7 @@ def test_next_day_delivery_appended_to_the_extract_is_the_longer_run(
 ) -> None:
     # The extract plus the next day's delivery (streamed tables: new files; others: new
     # snapshots) equals the extract one day longer, and the extract itself is unchanged.
-    from healthgen.generator import STREAMED, next_day_part_name
+    from customer_health.generator.generator import STREAMED, next_day_part_name
 
     days = 150
     base, nxt = tmp_path / "base", tmp_path / "next"
@@ -487,7 +488,7 @@ def test_next_day_delivery_appended_to_the_extract_is_the_longer_run(
 
 
 def test_next_day_needs_room_and_its_own_folder(tmp_path: Path) -> None:
-    from healthgen.generator import MAX_DAYS, validate
+    from customer_health.generator.generator import MAX_DAYS, validate
 
     with pytest.raises(ValueError, match="next-day-out"):
         validate(

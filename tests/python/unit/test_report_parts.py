@@ -10,11 +10,12 @@ import math
 from pathlib import Path
 
 import pytest
-from decision_dag.dsl import parse_dag
-from health_report import charts
-from health_report.charts import band_for, score_distribution
-from health_report.data import Band
-from health_report.render import account_slugs, replace_directory, tree_path
+
+from customer_health.decision_tree.dsl import parse_dag
+from customer_health.report import charts
+from customer_health.report.charts import band_for, score_distribution
+from customer_health.report.data import Band
+from customer_health.report.render import account_slugs, replace_directory, tree_path
 
 PROJECT_DIR = Path(__file__).resolve().parents[3]
 BANDS = [

@@ -10,11 +10,12 @@ from typing import Any
 
 import duckdb
 import pytest
-from serving.links import check_link, swap_symlink
-from serving.publish import (
+
+from customer_health.dbt_artifacts import build_problems
+from customer_health.serving.links import check_link, swap_symlink
+from customer_health.serving.publish import (
     PublishRefusedError,
     ServingPaths,
-    build_problems,
     prune_releases,
     publish,
 )
@@ -44,7 +45,7 @@ def test_a_build_with_passing_and_warning_tests_can_be_published() -> None:
         ("unit_test.customer_health.band_boundaries", "pass"),
         ("exposure.customer_health.portfolio_report", "no-op"),
     )
-    assert build_problems(results, STARTED) == []
+    assert build_problems(results, since=STARTED) == []
 
 
 @pytest.mark.parametrize("status", ["fail", "error", "runtime error", "skipped"])
@@ -53,19 +54,19 @@ def test_a_failed_errored_or_skipped_node_blocks_the_publish(status: str) -> Non
         ("model.customer_health.stg_tickets", "success"),
         ("test.customer_health.not_null_stg_tickets_ticket_id", status),
     )
-    assert build_problems(results, STARTED) == [
+    assert build_problems(results, since=STARTED) == [
         f"test.customer_health.not_null_stg_tickets_ticket_id {status}: {status} message"
     ]
 
 
 def test_run_results_of_another_command_an_older_run_or_no_tests_block_the_publish() -> None:
-    assert build_problems(run_results(("model.x.y", "success"), which="run"), STARTED) == [
+    assert build_problems(run_results(("model.x.y", "success"), which="run"), since=STARTED) == [
         "the run results are from `dbt run`, not `dbt build`"
     ]
     stale = run_results(("test.x.y", "pass"), minutes=-1)
-    assert len(build_problems(stale, STARTED)) == 1
-    assert "predate this build" in build_problems(stale, STARTED)[0]
-    assert build_problems(run_results(("model.x.y", "success")), STARTED) == [
+    assert len(build_problems(stale, since=STARTED)) == 1
+    assert "predate this build" in build_problems(stale, since=STARTED)[0]
+    assert build_problems(run_results(("model.x.y", "success")), since=STARTED) == [
         "the build ran no tests"
     ]
 

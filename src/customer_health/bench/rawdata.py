@@ -1,0 +1,101 @@
+"""The raw extract a benchmark builds from: generated once, then linked into a run folder.
+
+The cache holds ``raw/`` (the extract) and ``next/`` (the delivery of the following day,
+from the generator's ``--next-day-out``). A run gets its own folder of symbolic links, so
+appending the new day never changes the cache.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from customer_health.generator.contract import TABLE_NAMES
+from customer_health.generator.generator import STREAMED
+
+MANIFEST = "_manifest.json"
+
+
+def read_manifest(folder: Path) -> dict[str, Any] | None:
+    """The generator's manifest in ``folder``, or None when the extract is missing."""
+    path = folder / MANIFEST
+    if not path.is_file():
+        return None
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def is_cached(cache: Path, accounts: int, days: int, seed: int) -> bool:
+    """Whether ``cache`` holds a complete extract and next-day delivery of this size."""
+    raw, nxt = read_manifest(cache / "raw"), read_manifest(cache / "next")
+    if raw is None or nxt is None:
+        return False
+    wanted = {"accounts": accounts, "days": days, "seed": seed, "dirty": False}
+    return all(raw.get(k) == v and nxt.get(k) == v for k, v in wanted.items())
+
+
+def generate(cache: Path, accounts: int, days: int, seed: int, log_path: Path) -> None:
+    """Generate the extract and the next day's delivery into ``cache``."""
+    cache.mkdir(parents=True, exist_ok=True)
+    command = [
+        sys.executable,
+        "-m",
+        "customer_health",
+        "generate",
+        "--accounts",
+        str(accounts),
+        "--days",
+        str(days),
+        "--seed",
+        str(seed),
+        "--out",
+        str(cache / "raw"),
+        "--next-day-out",
+        str(cache / "next"),
+    ]
+    with log_path.open("w", encoding="utf-8") as log:
+        subprocess.run(command, check=True, stdout=log, stderr=subprocess.STDOUT)
+
+
+def _link_parts(source: Path, target: Path) -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    for part in sorted(source.glob("*.parquet")):
+        (target / part.name).symlink_to(part.resolve())
+
+
+def link_extract(cache: Path, run_raw: Path) -> None:
+    """Fill ``run_raw`` with links to the cached extract (replacing what was there)."""
+    shutil.rmtree(run_raw, ignore_errors=True)
+    run_raw.mkdir(parents=True)
+    for table in TABLE_NAMES:
+        _link_parts(cache / "raw" / table, run_raw / table)
+    (run_raw / MANIFEST).symlink_to((cache / "raw" / MANIFEST).resolve())
+
+
+def append_next_day(cache: Path, run_raw: Path) -> str:
+    """Deliver the next day into ``run_raw``, as a daily load would; returns its date.
+
+    The streamed tables get that day's rows as new part files next to the old ones; every
+    other table is replaced by its new snapshot.
+    """
+    nxt = cache / "next"
+    manifest = read_manifest(nxt)
+    if manifest is None:
+        raise FileNotFoundError(f"no next-day delivery in {nxt}")
+    for table in TABLE_NAMES:
+        if table in STREAMED:
+            for part in sorted((nxt / table).glob("*.parquet")):
+                (run_raw / table / part.name).symlink_to(part.resolve())
+        else:
+            shutil.rmtree(run_raw / table)
+            _link_parts(nxt / table, run_raw / table)
+    return str(manifest["delivery_date"])
+
+
+def raw_files(run_raw: Path) -> dict[str, list[Path]]:
+    """The Parquet files of each raw table in a run folder."""
+    return {table: sorted((run_raw / table).glob("*.parquet")) for table in TABLE_NAMES}

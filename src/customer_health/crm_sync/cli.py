@@ -1,0 +1,404 @@
+"""Command line of the CRM sync: `sync`, `properties` and `audit`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import duckdb
+from rich.console import Console
+from rich.table import Table
+
+from customer_health import settings
+from customer_health.crm_sync.hubspot import (
+    MAX_BATCH_INPUTS,
+    HubSpotClient,
+    HubSpotError,
+    RetryPolicy,
+    TransientError,
+)
+from customer_health.crm_sync.payload import PayloadError, load_payload_model
+from customer_health.crm_sync.properties import (
+    DEFAULT_GROUP,
+    DEFAULT_GROUP_LABEL,
+    option_values,
+    property_definitions,
+)
+from customer_health.crm_sync.sync import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_REFUSED,
+    ConfigError,
+    SyncReport,
+    SyncSettings,
+    run_sync,
+)
+from customer_health.dbt_artifacts import BuildCheckError, read_manifest
+
+DESCRIPTION = """\
+Sync health scores to HubSpot companies (or to a CSV/JSONL file): only rows of the dbt
+model sync_crm_account_health whose properties changed since the CRM last confirmed them.
+
+Environment: HUBSPOT_ACCESS_TOKEN (private-app token, sent as a Bearer header and never
+printed), HUBSPOT_API_BASE (default https://api.hubapi.com), HEALTH_DB_PATH (the warehouse),
+HEALTH_SYNC_STATE_PATH (the sync state and audit file).
+
+Exit codes: 0 every changed row delivered (or nothing to send); 1 some rows rejected or
+undelivered (recorded, retried on the next run); 2 refused before sending (failing tests in
+the last dbt build, bad configuration or payload); 3 stopped by an API error no retry fixes;
+130 interrupted (Ctrl-C).
+"""
+
+
+def add_state_db(parser: argparse.ArgumentParser, config: settings.Settings) -> None:
+    parser.add_argument(
+        "--state-db",
+        type=Path,
+        default=config.sync_state_db,
+        help="sync state and audit tables (default: $HEALTH_SYNC_STATE_PATH or %(default)s)",
+    )
+
+
+def add_common(parser: argparse.ArgumentParser, config: settings.Settings) -> None:
+    parser.add_argument(
+        "--target-path",
+        type=Path,
+        default=config.target_path,
+        help="dbt's target directory: manifest.json and run_results.json (default: "
+        "$DBT_TARGET_PATH or %(default)s)",
+    )
+    parser.add_argument(
+        "--db",
+        type=Path,
+        default=config.build_db,
+        help="the warehouse, opened read-only (default: $HEALTH_DB_PATH or %(default)s)",
+    )
+    add_state_db(parser, config)
+    parser.add_argument(
+        "--id-property",
+        default="health_account_id",
+        help="unique HubSpot company property holding the account id (default: %(default)s)",
+    )
+
+
+def add_http(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--max-requests",
+        type=int,
+        default=100,
+        help="requests allowed per rolling window (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--window-seconds",
+        type=float,
+        default=10.0,
+        help="length of the rate-limit window (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--max-attempts",
+        type=int,
+        default=6,
+        help="attempts per request on 429, 5xx and timeouts (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--backoff-initial",
+        type=float,
+        default=1.0,
+        help="first retry wait in seconds, doubling (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--backoff-max",
+        type=float,
+        default=60.0,
+        help="longest retry wait in seconds (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        help="seconds to wait for a response (default: %(default)s)",
+    )
+
+
+def build_parser(config: settings.Settings, prog: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    sync = commands.add_parser("sync", help="send changed rows to HubSpot or a file")
+    add_common(sync, config)
+    add_http(sync)
+    sync.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="send and record nothing; print planned creates/updates/unchanged",
+    )
+    sync.add_argument(
+        "--full",
+        action="store_true",
+        help="send every row, changed or not (e.g. after restoring the CRM)",
+    )
+    sync.add_argument(
+        "--batch-size",
+        type=int,
+        default=MAX_BATCH_INPUTS,
+        help=f"inputs per upsert request, at most {MAX_BATCH_INPUTS}",
+    )
+    sync.add_argument(
+        "--file",
+        type=Path,
+        default=None,
+        help="write the changed rows to this CSV or JSONL file instead of HubSpot",
+    )
+    sync.add_argument(
+        "--format",
+        choices=("csv", "jsonl"),
+        default=None,
+        help="file format (default: from the file name)",
+    )
+
+    props = commands.add_parser(
+        "properties", help="print (or create in HubSpot) the company properties the sync writes"
+    )
+    add_common(props, config)
+    add_http(props)
+    props.add_argument(
+        "--group", default=DEFAULT_GROUP, help="property group (default: %(default)s)"
+    )
+    props.add_argument(
+        "--apply",
+        action="store_true",
+        help="create missing properties and update enumeration options in HubSpot",
+    )
+
+    audit = commands.add_parser("audit", help="show recent sync runs and their rejected rows")
+    add_state_db(audit, config)
+    audit.add_argument("--runs", type=int, default=10, help="runs to list (default: 10)")
+    audit.add_argument(
+        "--run-id", default=None, help="run whose rejections to list (default: the latest run)"
+    )
+    return parser
+
+
+def retry_policy(args: argparse.Namespace) -> RetryPolicy:
+    return RetryPolicy(
+        max_attempts=args.max_attempts,
+        backoff_initial=args.backoff_initial,
+        backoff_max=args.backoff_max,
+        jitter=min(1.0, args.backoff_initial),
+        timeout=args.timeout,
+    )
+
+
+def command_sync(args: argparse.Namespace, out: Console, err: Console) -> int:
+    sync_settings = SyncSettings(
+        target_dir=args.target_path,
+        db_path=args.db,
+        state_path=args.state_db,
+        id_property=args.id_property,
+        batch_size=args.batch_size,
+        full=args.full,
+        dry_run=args.dry_run,
+        file_path=args.file,
+        file_format=args.format,
+        base_url=args.config.hubspot_api_base,
+        max_requests=args.max_requests,
+        window_seconds=args.window_seconds,
+        policy=retry_policy(args),
+    )
+    try:
+        report = run_sync(sync_settings, args.config.hubspot_token, on_batch=progress(err))
+    except (PayloadError, BuildCheckError, ConfigError, ValueError) as exc:
+        err.print(f"[red]Refused, nothing sent:[/red] {exc}", highlight=False)
+        return EXIT_REFUSED
+    print_report(report, out)
+    return report.exit_code
+
+
+def progress(err: Console, every: int = 50) -> Callable[[int, int], None]:
+    """Report every `every` batches (5,000 rows at the default size) on stderr."""
+
+    def report(done: int, total: int) -> None:
+        if done % every == 0:
+            err.print(f"batch {done:,} of {total:,} sent", highlight=False)
+
+    return report
+
+
+def print_report(report: SyncReport, out: Console) -> None:
+    counts = report.counts
+    title = "CRM sync (dry run: nothing sent or recorded)" if report.dry_run else "CRM sync"
+    table = Table(title=title, show_header=False)
+    table.add_column("what")
+    table.add_column("rows", justify="right")
+    table.add_row("destination", report.destination)
+    rows = [
+        ("rows considered", counts.rows_considered),
+        ("planned creates", counts.planned_creates),
+        ("planned updates", counts.planned_updates),
+        ("unchanged", counts.rows_unchanged),
+    ]
+    if not report.dry_run:
+        rows += [
+            ("sent", counts.rows_sent),
+            ("succeeded", counts.rows_succeeded),
+            ("rejected", counts.rows_rejected),
+            ("undelivered", counts.rows_undelivered),
+            ("requests", counts.requests),
+            ("retries", counts.retries),
+            ("rate limited (429)", counts.rate_limited),
+        ]
+    for name, value in rows:
+        table.add_row(name, f"{value:,}")
+    out.print(table)
+    for error in report.errors[:10]:
+        out.print(
+            f"  {error.error_kind} {error.record_id}: HTTP {error.http_status} "
+            f"{error.category or ''} {error.message}",
+            highlight=False,
+            markup=False,
+        )
+    if len(report.errors) > 10:
+        out.print(f"  ... and {len(report.errors) - 10} more (customer-health audit)")
+    style = "green" if report.exit_code == EXIT_OK else "red"
+    run = f" (run {report.run_id})" if report.run_id else ""
+    out.print(f"[{style}]{report.status}[/{style}]{run}: {report.summary}", highlight=False)
+
+
+def command_properties(args: argparse.Namespace, out: Console, err: Console) -> int:
+    try:
+        manifest = read_manifest(args.target_path)
+        model = load_payload_model(manifest)
+        definitions = property_definitions(manifest, model, args.db, args.group, args.id_property)
+    except (PayloadError, BuildCheckError, duckdb.Error) as exc:
+        err.print(f"[red]Cannot describe the properties:[/red] {exc}", highlight=False)
+        return EXIT_REFUSED
+    if not args.apply:
+        out.print_json(json.dumps({"inputs": definitions}))
+        return EXIT_OK
+    token = args.config.hubspot_token
+    if not token:
+        err.print("[red]HUBSPOT_ACCESS_TOKEN is not set[/red]")
+        return EXIT_REFUSED
+    try:
+        return apply_properties(args, token, definitions, out)
+    except (HubSpotError, TransientError) as exc:
+        err.print(f"[red]Stopped:[/red] {exc}", highlight=False)
+        return EXIT_FAILED
+
+
+def apply_properties(
+    args: argparse.Namespace, token: str, definitions: list[dict[str, object]], out: Console
+) -> int:
+    """Create the group and missing properties; align enumeration options; report type
+    conflicts (a property's type is never changed here)."""
+    with HubSpotClient.with_rate_limit(
+        args.config.hubspot_api_base,
+        token,
+        id_property=args.id_property,
+        max_requests=args.max_requests,
+        window_seconds=args.window_seconds,
+        policy=retry_policy(args),
+    ) as client:
+        created_group = client.create_group(args.group, DEFAULT_GROUP_LABEL)
+        existing = client.list_properties()
+        missing = [item for item in definitions if item["name"] not in existing]
+        if missing:
+            client.create_properties(missing)
+        updated, conflicts = [], []
+        for item in definitions:
+            name = str(item["name"])
+            current = existing.get(name)
+            if current is None:
+                continue
+            if current.get("type") != item["type"]:
+                conflicts.append(f"{name} is {current.get('type')} in HubSpot, not {item['type']}")
+            elif item.get("options") is not None and option_values(current) != option_values(item):
+                client.update_property(name, {"options": item["options"]})
+                updated.append(name)
+    out.print(
+        f"group {args.group}: {'created' if created_group else 'exists'}; "
+        f"properties created: {len(missing)}, options updated: {len(updated)} {updated}, "
+        f"unchanged: {len(definitions) - len(missing) - len(updated) - len(conflicts)}",
+        highlight=False,
+    )
+    for conflict in conflicts:
+        out.print(f"[red]conflict:[/red] {conflict}", highlight=False)
+    return EXIT_FAILED if conflicts else EXIT_OK
+
+
+def command_audit(args: argparse.Namespace, out: Console, err: Console) -> int:
+    if not args.state_db.is_file():
+        err.print(f"no sync state at {args.state_db}: no sync has run")
+        return EXIT_REFUSED
+    with duckdb.connect(str(args.state_db), read_only=True) as con:
+        runs = con.execute(
+            "select run_id, destination, status, rows_considered, planned_creates, "
+            "planned_updates, rows_unchanged, rows_sent, rows_succeeded, rows_rejected, "
+            "rows_undelivered, requests, retries, started_at, finished_at "
+            "from crm_sync_runs order by started_at desc limit ?",
+            [args.runs],
+        ).fetchall()
+        run_id = args.run_id or (runs[0][0] if runs else None)
+        rejections = con.execute(
+            "select record_id, error_kind, http_status, category, message "
+            "from crm_sync_rejections where run_id = ? order by record_id",
+            [run_id],
+        ).fetchall()
+    table = Table(title="Sync runs (newest first, UTC)")
+    for column in (
+        "run",
+        "status",
+        "considered",
+        "creates",
+        "updates",
+        "unchanged",
+        "sent",
+        "ok",
+        "rejected",
+        "undelivered",
+        "requests",
+        "retries",
+        "started",
+        "finished",
+    ):
+        table.add_column(column)
+    for row in runs:
+        run, _, status, *numbers, started, finished = row
+        table.add_row(
+            run[:8],
+            status,
+            *(str(value) for value in numbers),
+            f"{started:%Y-%m-%d %H:%M:%S}",
+            f"{finished:%H:%M:%S}" if finished else "",
+        )
+    out.print(table)
+    if rejections:
+        rejected = Table(title=f"Rows not delivered by run {str(run_id)[:8]}")
+        for column in ("record", "kind", "HTTP", "category", "message"):
+            rejected.add_column(column)
+        for row in rejections:
+            rejected.add_row(*(str(value) if value is not None else "" for value in row))
+        out.print(rejected)
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None, prog: str = "customer-health") -> int:
+    config = settings.load()
+    args = build_parser(config, prog).parse_args(argv)
+    args.config = config
+    # Wide enough for the audit table when output is not a terminal (CI logs, files).
+    out = Console(width=max(140, Console().width))
+    err = Console(stderr=True)
+    commands = {"sync": command_sync, "properties": command_properties, "audit": command_audit}
+    try:
+        return commands[args.command](args, out, err)
+    except KeyboardInterrupt:
+        err.print("Interrupted: rows confirmed so far are kept; the next run sends the rest.")
+        return EXIT_INTERRUPTED

@@ -1,0 +1,237 @@
+"""One sync run: check the build, read the payload, plan, deliver, record."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from customer_health.crm_sync import files, state
+from customer_health.crm_sync.hubspot import (
+    DEFAULT_BASE_URL,
+    MAX_BATCH_INPUTS,
+    HubSpotClient,
+    HubSpotError,
+    RecordError,
+    RetryPolicy,
+    TransientError,
+)
+from customer_health.crm_sync.payload import (
+    PayloadModel,
+    Record,
+    load_payload_model,
+    read_records,
+)
+from customer_health.crm_sync.state import RunCounts, SyncState
+from customer_health.dbt_artifacts import check_build, read_manifest
+
+EXIT_OK = 0
+EXIT_INCOMPLETE = 1
+EXIT_REFUSED = 2
+EXIT_FAILED = 3
+EXIT_INTERRUPTED = 130
+
+
+class ConfigError(Exception):
+    """The run cannot start as configured."""
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+    target_dir: Path
+    db_path: Path
+    state_path: Path
+    id_property: str = "health_account_id"
+    batch_size: int = MAX_BATCH_INPUTS
+    full: bool = False
+    dry_run: bool = False
+    file_path: Path | None = None
+    file_format: str | None = None
+    base_url: str = DEFAULT_BASE_URL
+    max_requests: int = 100
+    window_seconds: float = 10.0
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+
+    @property
+    def destination(self) -> str:
+        """The key the state is kept under: a file path, or portal URL, object and id
+        property (another portal behind the same URL needs its own state file)."""
+        if self.file_path is not None:
+            return f"file:{self.file_path.resolve()}"
+        return f"hubspot:{self.base_url.rstrip('/')}/companies?idProperty={self.id_property}"
+
+
+@dataclass
+class Plan:
+    creates: list[Record]
+    updates: list[Record]
+    unchanged: int
+
+    @property
+    def to_send(self) -> list[Record]:
+        return sorted(self.creates + self.updates, key=lambda record: record.record_id)
+
+
+@dataclass
+class SyncReport:
+    destination: str
+    dry_run: bool
+    counts: RunCounts
+    status: str
+    exit_code: int
+    summary: str
+    run_id: str | None = None
+    errors: list[RecordError] = field(default_factory=list)
+
+
+def make_plan(records: Sequence[Record], confirmed: dict[str, str], full: bool = False) -> Plan:
+    """Records never confirmed (creates), confirmed with other content (updates), the rest
+    unchanged; with `full`, unchanged records are sent as updates too."""
+    creates, updates, unchanged = [], [], 0
+    for record in records:
+        known = confirmed.get(record.record_id)
+        if known is None:
+            creates.append(record)
+        elif known != record.payload_hash or full:
+            updates.append(record)
+        else:
+            unchanged += 1
+    return Plan(creates, updates, unchanged)
+
+
+def prepare(settings: SyncSettings) -> tuple[PayloadModel, list[Record]]:
+    """The payload, after checking that the last dbt build built and tested it cleanly."""
+    if not 1 <= settings.batch_size <= MAX_BATCH_INPUTS:
+        raise ConfigError(f"--batch-size must be between 1 and {MAX_BATCH_INPUTS}")
+    manifest = read_manifest(settings.target_dir)
+    model = load_payload_model(manifest)
+    check_build(settings.target_dir, manifest=manifest, model_id=model.unique_id)
+    return model, read_records(settings.db_path, model)
+
+
+def chunks(records: Sequence[Record], size: int) -> list[Sequence[Record]]:
+    return [records[start : start + size] for start in range(0, len(records), size)]
+
+
+def summarise(counts: RunCounts, dry_run: bool) -> str:
+    planned = counts.planned_creates + counts.planned_updates
+    if dry_run:
+        return (
+            f"would send {planned} of {counts.rows_considered} rows: "
+            f"{counts.planned_creates} creates, {counts.planned_updates} updates, "
+            f"{counts.rows_unchanged} unchanged"
+        )
+    return (
+        f"{counts.rows_succeeded} of {planned} changed rows delivered, "
+        f"{counts.rows_rejected} rejected, {counts.rows_undelivered} undelivered; "
+        f"{counts.rows_unchanged} unchanged; {counts.requests} requests, "
+        f"{counts.retries} retries"
+    )
+
+
+def run_sync(
+    settings: SyncSettings,
+    token: str | None,
+    on_batch: Callable[[int, int], None] | None = None,
+) -> SyncReport:
+    """Run one sync. Raises PayloadError, BuildCheckError or ConfigError before anything
+    is sent or recorded; everything after that is in the report and the audit tables."""
+    model, records = prepare(settings)
+    destination = settings.destination
+    counts = RunCounts(rows_considered=len(records))
+    if settings.file_path is not None:
+        fmt = files.file_format(settings.file_path, settings.file_format)
+    elif not settings.dry_run and not token:
+        raise ConfigError("HUBSPOT_ACCESS_TOKEN is not set (a HubSpot private-app token)")
+
+    if settings.dry_run:
+        plan = make_plan(
+            records, state.confirmed_hashes(settings.state_path, destination), settings.full
+        )
+        fill_plan(counts, plan)
+        return SyncReport(destination, True, counts, "dry_run", EXIT_OK, summarise(counts, True))
+
+    store = SyncState(settings.state_path)
+    try:
+        store.mark_interrupted()
+        run_id = store.begin_run(destination, "full" if settings.full else "changed")
+        plan = make_plan(records, store.confirmed_hashes(destination), settings.full)
+        fill_plan(counts, plan)
+        store.update_counts(run_id, counts)
+        report = SyncReport(destination, False, counts, "running", EXIT_OK, "", run_id)
+        try:
+            if settings.file_path is not None:
+                files.write_payload(settings.file_path, fmt, model, plan.to_send)
+                counts.rows_sent = counts.rows_succeeded = len(plan.to_send)
+                store.confirm(run_id, destination, plan.to_send, {}, counts)
+            else:
+                deliver_hubspot(settings, token or "", plan, store, report, on_batch)
+        except (HubSpotError, TransientError) as exc:
+            report.status, report.exit_code = "failed", EXIT_FAILED
+            report.summary = f"stopped: {exc}; {summarise(counts, False)}"
+        except KeyboardInterrupt:
+            store.finish_run(
+                run_id, counts, "interrupted", EXIT_INTERRUPTED, summarise(counts, False)
+            )
+            raise
+        except Exception as exc:
+            store.finish_run(run_id, counts, "failed", EXIT_FAILED, f"crashed: {exc!r}")
+            raise
+        else:
+            complete = counts.rows_succeeded == len(plan.to_send)
+            report.status = "succeeded" if complete else "incomplete"
+            report.exit_code = EXIT_OK if complete else EXIT_INCOMPLETE
+            report.summary = summarise(counts, False)
+        store.finish_run(run_id, counts, report.status, report.exit_code, report.summary)
+        return report
+    finally:
+        store.close()
+
+
+def fill_plan(counts: RunCounts, plan: Plan) -> None:
+    counts.planned_creates = len(plan.creates)
+    counts.planned_updates = len(plan.updates)
+    counts.rows_unchanged = plan.unchanged
+
+
+def deliver_hubspot(
+    settings: SyncSettings,
+    token: str,
+    plan: Plan,
+    store: SyncState,
+    report: SyncReport,
+    on_batch: Callable[[int, int], None] | None,
+) -> None:
+    """Send the plan's records in batches; confirm each batch's successes as they come."""
+    assert report.run_id is not None
+    counts = report.counts
+    by_id = {record.record_id: record for record in plan.to_send}
+    with HubSpotClient.with_rate_limit(
+        settings.base_url,
+        token,
+        id_property=settings.id_property,
+        max_requests=settings.max_requests,
+        window_seconds=settings.window_seconds,
+        policy=settings.policy,
+    ) as client:
+        batches = chunks(plan.to_send, settings.batch_size)
+        for number, batch in enumerate(batches, start=1):
+            counts.rows_sent += len(batch)
+            try:
+                outcome = client.upsert(batch)
+            finally:
+                counts.requests = client.stats.requests
+                counts.retries = client.stats.retries
+                counts.rate_limited = client.stats.rate_limited
+            counts.rows_succeeded += len(outcome.succeeded)
+            for error in outcome.errors:
+                if error.error_kind == "rejected":
+                    counts.rows_rejected += 1
+                else:
+                    counts.rows_undelivered += 1
+            report.errors.extend(outcome.errors)
+            store.record_errors(report.run_id, report.destination, outcome.errors, by_id)
+            confirmed = [by_id[record_id] for record_id in outcome.succeeded]
+            store.confirm(report.run_id, report.destination, confirmed, outcome.succeeded, counts)
+            if on_batch is not None:
+                on_batch(number, len(batches))

@@ -1,0 +1,207 @@
+"""Print a short portfolio summary of a built customer-health warehouse.
+
+Reads the DuckDB file read-only: the data window, raw-data quality (rows staged and
+quarantined per table), accounts and ARR per segment, and, once the scoring marts are
+built, accounts per health band, the worst-scored accounts and the back-test (does the
+score predict churn?).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+
+import duckdb
+from rich.console import Console
+from rich.table import Table
+
+from customer_health import settings
+from customer_health.report.data import relation_exists
+
+WORST_ACCOUNTS = 10
+
+
+def quality_table(con: duckdb.DuckDBPyConnection) -> Table:
+    """Rows per raw table: raw, staged, quarantined and the quarantined share."""
+    table = Table(title="Raw data quality")
+    for column in ("source.table", "raw rows", "staged", "quarantined", "share"):
+        table.add_column(column, justify="left" if column == "source.table" else "right")
+    rows = con.execute(
+        """
+        select source_name || '.' || table_name, raw_rows, staged_rows, quarantined_rows,
+               quarantined_share
+        from marts.rpt_raw_table_quality
+        order by source_name, table_name
+        """
+    ).fetchall()
+    for name, raw_rows, staged, quarantined, share in rows:
+        style = "red" if share > 0.05 else "yellow" if share > 0.01 else ""
+        table.add_row(
+            name, f"{raw_rows:,}", f"{staged:,}", f"{quarantined:,}", f"{share:.2%}", style=style
+        )
+    return table
+
+
+def segment_table(con: duckdb.DuckDBPyConnection, as_of: object) -> Table:
+    """Accounts and ARR of contracts active on the scoring date, per segment."""
+    table = Table(title=f"Accounts with an active contract on {as_of}")
+    for column in ("segment", "accounts", "ARR (USD)"):
+        table.add_column(column, justify="left" if column == "segment" else "right")
+    rows = con.execute(
+        """
+        select accounts.segment, count(distinct accounts.account_id), sum(contracts.arr)
+        from staging.stg_crm__accounts as accounts
+        inner join staging.stg_crm__contracts as contracts
+            on accounts.account_id = contracts.account_id
+        where contracts.start_date <= ? and contracts.end_date >= ?
+            and contracts.signed_at < cast(? as date) + interval 1 day
+        group by accounts.segment
+        order by accounts.segment
+        """,
+        [as_of, as_of, as_of],
+    ).fetchall()
+    for segment, accounts, arr in rows:
+        table.add_row(segment, f"{accounts:,}", f"{arr:,.0f}")
+    return table
+
+
+def band_tables(con: duckdb.DuckDBPyConnection) -> list[Table]:
+    """Accounts per band, the lowest scores and last week's alerts, from the health marts."""
+    bands = Table(title="Active accounts per health band")
+    for column in ("band", "accounts", "share", "ARR"):
+        bands.add_column(column, justify="left" if column == "band" else "right")
+    for band, color, accounts, share, arr in con.execute(
+        """
+        select
+            b.band_id, b.band_color, count(d.account_id),
+            count(d.account_id) / sum(count(d.account_id)) over (), coalesce(sum(d.arr), 0)
+        from config.health_bands as b
+        left join marts.dim_account_health as d
+            on d.health_band = b.band_id and d.is_active
+        group by b.band_id, b.band_color, b.band_rank
+        order by b.band_rank
+        """
+    ).fetchall():
+        bands.add_row(f"[{color}]{band}[/]", f"{accounts:,}", f"{share:.1%}", f"{arr:,.0f}")
+    worst = Table(title=f"{WORST_ACCOUNTS} lowest health scores")
+    for column in (
+        "account",
+        "segment",
+        "CSM",
+        "score",
+        "band",
+        "trend",
+        "weakest",
+        "30-day driver",
+    ):
+        worst.add_column(column)
+    for row in con.execute(
+        f"""
+        select account_name, segment, csm_owner, health_score, health_band,
+            trend_arrow || ' ' || coalesce(cast(score_change_30d as varchar), ''),
+            weakest_category, top_change_category
+        from marts.dim_account_health
+        where health_score is not null and is_active
+        order by health_score, account_id
+        limit {WORST_ACCOUNTS}
+        """
+    ).fetchall():
+        name, segment, owner, score, band, trend, weakest, driver = row
+        worst.add_row(
+            name, segment, owner, f"{score:.1f}", band, str(trend), str(weakest), str(driver or "")
+        )
+    alerts = Table(title="Alerts of the last 7 days")
+    for column in ("alert", "count"):
+        alerts.add_column(column, justify="left" if column == "alert" else "right")
+    for alert_type, count in con.execute(
+        """
+        select alert_type, count(*)
+        from marts.fct_health_alerts
+        where alert_date > (select max(as_of_date) from marts.dim_account_health) - 7
+        group by alert_type
+        order by count(*) desc
+        """
+    ).fetchall():
+        alerts.add_row(alert_type, f"{count:,}")
+    return [bands, worst, alerts]
+
+
+def backtest_table(con: duckdb.DuckDBPyConnection) -> Table | None:
+    """Churn after each band and the score's AUC and lift over every back-tested month-end."""
+    row = con.execute(
+        """
+        select observations, churned_observations, churn_auc, top_risk_lift, horizon_days,
+            first_as_of_date, last_as_of_date, as_of_dates
+        from marts.rpt_health_backtest_metrics
+        cross join (
+            select max(horizon_days) as horizon_days, min(as_of_date) as first_as_of_date,
+                max(as_of_date) as last_as_of_date, count(distinct as_of_date) as as_of_dates
+            from marts.fct_health_backtest_observations
+        ) as observed
+        where period = 'overall' and segment = 'all' and predictor = 'health_score'
+        """
+    ).fetchone()
+    if row is None:
+        return None
+    observations, churned, auc, lift, horizon, first, last, dates = row
+    table = Table(
+        title=(f"Back-test: churn within {horizon} days of {dates} month-ends ({first} .. {last})"),
+        caption=(
+            f"{observations:,} account-months, {churned:,} churned; score AUC "
+            + ("n/a" if auc is None else f"{auc:.3f}")
+            + ", riskiest-decile lift "
+            + ("n/a" if lift is None else f"{lift:.2f}")
+        ),
+    )
+    for column in ("band", "share of accounts", "churn rate", "churned"):
+        table.add_column(column, justify="left" if column == "band" else "right")
+    for band, color, share, rate, count in con.execute(
+        """
+        select assessment_value, assessment_color, share_of_observations, churn_rate,
+            churned_observations
+        from marts.rpt_health_backtest_bands
+        where period = 'overall' and segment = 'all' and assessment = 'score_band'
+        order by band_rank
+        """
+    ).fetchall():
+        table.add_row(f"[{color}]{band}[/]", f"{share:.1%}", f"{rate:.1%}", f"{count:,}")
+    return table
+
+
+def main(argv: Sequence[str] | None = None, prog: str = "customer-health summary") -> int:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__)
+    parser.add_argument(
+        "--db",
+        type=Path,
+        default=settings.load().build_db,
+        help="DuckDB warehouse file (default: $HEALTH_DB_PATH or %(default)s)",
+    )
+    args = parser.parse_args(argv)
+    console = Console()
+    if not args.db.exists():
+        console.print(f"[red]No warehouse at {args.db}: run `make run` first.[/red]")
+        return 1
+    with duckdb.connect(str(args.db), read_only=True) as con:
+        return render(con, console, str(args.db))
+
+
+def render(con: duckdb.DuckDBPyConnection, console: Console, label: str) -> int:
+    """Print the summary of the warehouse behind `con`; 1 when its marts are not built."""
+    if not relation_exists(con, "marts", "rpt_raw_table_quality"):
+        console.print(f"[red]{label} has no built marts: run `dbt build` first.[/red]")
+        return 1
+    as_of = con.execute("select max(as_of_date) from marts.rpt_raw_table_quality").fetchone()
+    as_of_date = as_of[0] if as_of else None
+    console.print(f"[bold]Customer health portfolio[/bold] as of {as_of_date} ({label})")
+    console.print(quality_table(con))
+    console.print(segment_table(con, as_of_date))
+    if relation_exists(con, "marts", "dim_account_health"):
+        for table in band_tables(con):
+            console.print(table)
+        if relation_exists(con, "marts", "rpt_health_backtest_metrics"):
+            backtest = backtest_table(con)
+            console.print(backtest or "Back-test: no month-end has a whole horizon of data yet.")
+    else:
+        console.print("Health bands appear here once the scoring marts are built.")
+    return 0
