@@ -26,7 +26,8 @@ DEMO_DAYS ?= 730
 DEMO_SEED ?= 42
 
 .PHONY: run test check setup setup-dev system-deps data build freshness publish summary \
-	report docs lint typecheck unit pytest clean spark compare-engines
+	report docs lint lint-python lint-sql lint-sql-changed typecheck unit pytest clean spark \
+	compare-engines
 
 run: data publish freshness summary report
 
@@ -95,12 +96,12 @@ build: setup
 publish: setup
 	$(CLI) publish
 
-# How old each raw table's newest `_loaded_at` is (target/sources.json). A stale source is
-# reported here and by the summary; it does not stop the run.
+# How old each raw table's newest `_loaded_at` is (sources.json in dbt's target path). A
+# stale source is reported here and by the summary; it does not stop the run.
 freshness: setup
 	@mkdir -p "$(dir $(HEALTH_DB_PATH))"
-	@$(BIN)/dbt source freshness --output target/sources.json \
-		|| echo "Some raw tables are stale or unreadable: see the summary."
+	@$(BIN)/dbt source freshness \
+		|| echo "Some raw tables are stale or could not be checked: see the summary."
 
 summary: setup
 	$(CLI) summary
@@ -127,11 +128,27 @@ compare-engines: data build spark
 # --- checks -------------------------------------------------------------------------------
 
 PY_PATHS := src tests models
+SQL_PATHS := models tests analyses
+# dbt's templater opens the profile: lint against a throwaway database, never the build file.
+SQLFLUFF := HEALTH_DB_PATH=$$(mktemp -d)/lint.duckdb $(BIN)/sqlfluff lint --processes 2
+# SQL files changed in the working tree (modified, added or untracked).
+CHANGED_SQL = $(shell { git diff --name-only --diff-filter=d HEAD -- $(SQL_PATHS); \
+	git ls-files --others --exclude-standard -- $(SQL_PATHS); } 2>/dev/null | grep '\.sql$$' | sort -u)
 
-lint: setup-dev
+lint: lint-python lint-sql
+
+lint-python: setup-dev
 	$(BIN)/ruff check $(PY_PATHS)
 	$(BIN)/ruff format --check $(PY_PATHS)
-	HEALTH_DB_PATH=$$(mktemp -d)/lint.duckdb $(BIN)/sqlfluff lint models tests analyses
+
+# Every model, test and analysis (about two minutes: dbt's templater compiles each file).
+lint-sql: setup-dev
+	$(SQLFLUFF) $(SQL_PATHS)
+
+lint-sql-changed: setup-dev
+	@if [ -n "$(strip $(CHANGED_SQL))" ]; then echo "sqlfluff on the changed SQL files"; \
+		$(SQLFLUFF) $(CHANGED_SQL); \
+	else echo "sqlfluff: no SQL file changed (make lint-sql lints them all)"; fi
 
 typecheck: setup-dev
 	$(BIN)/mypy
@@ -139,8 +156,9 @@ typecheck: setup-dev
 unit: setup-dev
 	$(BIN)/python -m pytest -n 2 tests/python/unit
 
-# The fast lane: no dbt build.
-check: lint typecheck unit
+# The fast lane, before a commit: Python lint, the SQL files changed in the working tree, the
+# type check and the unit tests; no dbt build.
+check: lint-python lint-sql-changed typecheck unit
 
 # Two workers, each running whole test files (module fixtures build once), in the order
 # tests/python/conftest.py sets: the Spark comparison first.

@@ -1,7 +1,7 @@
 -- Quarterly model review (seed 003): per segment and predictor (the score and each
 -- sub-score), the churn AUC and riskiest-decile lift over every back-tested month-end next
 -- to the last four month-ends, so a score that ranks churn less well than it did shows. See
--- README "The quarterly model review". Compile with `dbt compile` and run the SQL from
+-- docs/backtest.md, "The quarterly model review". Compile with `dbt compile` and run the SQL from
 -- target/compiled/, or paste it into a BI tool.
 with metrics as (
 

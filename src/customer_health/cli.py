@@ -64,6 +64,10 @@ COMMANDS: dict[str, Command] = {
     "compare-engines": Command(
         "customer_health.compare_engines", "compare every mart of a Spark build with DuckDB's"
     ),
+    "contract-doc": Command(
+        "customer_health.contract_docs",
+        "write (or --check) docs/raw-data-contract.md from the sources YAML",
+    ),
 }
 
 

@@ -217,10 +217,10 @@ def compare_mart(
         + f" from {joined} where {both}"
     ).fetchone()
     assert counts is not None
-    *counts, largest = counts
+    *column_counts, largest = counts
     result.max_numeric_difference = float(largest or 0.0)
     result.differing_columns = {
-        column: count for column, count in zip(conditions, counts, strict=True) if count
+        column: count for column, count in zip(conditions, column_counts, strict=True) if count
     }
     for column in result.differing_columns:
         rows = con.execute(

@@ -50,6 +50,15 @@ def read_manifest(target_path: Path) -> dict[str, Any]:
     return _read(path, f"no dbt manifest at {path}: run `dbt build` first")
 
 
+def read_sources(target_path: Path) -> dict[str, Any] | None:
+    """The source freshness results (`dbt source freshness --output`) in ``target_path``,
+    or None when freshness was not checked there."""
+    path = target_path / "sources.json"
+    if not path.is_file():
+        return None
+    return _read(path, f"no dbt source freshness results at {path}")
+
+
 def ancestors(manifest: Mapping[str, Any], unique_id: str) -> set[str]:
     """The node and every node it reads from, transitively (models, seeds, sources...)."""
     parent_map: Mapping[str, list[str]] = manifest.get("parent_map", {})

@@ -17,6 +17,7 @@ from pathlib import Path
 
 DATABASE_NAME = "customer_health.duckdb"
 PROJECT_NAME = "customer_health"
+DEFAULT_HUBSPOT_API_BASE = "https://api.hubapi.com"
 
 
 @dataclass(frozen=True)
@@ -118,8 +119,10 @@ ENV_VARS: tuple[EnvVar, ...] = (
     ),
     EnvVar(
         "DBT_PROFILES_DIR",
-        None,
-        "where dbt finds profiles.yml (the commands set it to the project directory)",
+        ".",
+        "where dbt finds profiles.yml; the commands and the Makefile set it to the project "
+        "directory (profiles.yml falls back to . for the Spark log configuration)",
+        ("profiles.yml",),
     ),
     EnvVar(
         "HUBSPOT_ACCESS_TOKEN",
@@ -128,7 +131,7 @@ ENV_VARS: tuple[EnvVar, ...] = (
     ),
     EnvVar(
         "HUBSPOT_API_BASE",
-        "https://api.hubapi.com",
+        DEFAULT_HUBSPOT_API_BASE,
         "the HubSpot API base URL",
     ),
 )

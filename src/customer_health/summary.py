@@ -1,7 +1,8 @@
 """Print a short portfolio summary of a built customer-health warehouse.
 
 Reads the DuckDB file read-only: the data window, raw-data quality (rows staged and
-quarantined per table), accounts and ARR per segment, and, once the scoring marts are
+quarantined per table), the freshness of each raw table (from the last
+`dbt source freshness`), accounts and ARR per segment, and, once the scoring marts are
 built, accounts per health band, the worst-scored accounts and the back-test (does the
 score predict churn?).
 """
@@ -9,17 +10,23 @@ score predict churn?).
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 from rich.console import Console
 from rich.table import Table
 
-from customer_health import settings
+from customer_health import dbt_artifacts, settings
 from customer_health.report.data import relation_exists
 
 WORST_ACCOUNTS = 10
+# Freshness statuses of `dbt source freshness`: a stale table warns or errors; `runtime
+# error` means its freshness could not be computed (table unreadable, no parseable time).
+STALE_STATUSES = ("warn", "error")
+FRESHNESS_STYLES = {"warn": "yellow", "error": "red", "runtime error": "red"}
 
 
 def quality_table(con: duckdb.DuckDBPyConnection) -> Table:
@@ -41,6 +48,82 @@ def quality_table(con: duckdb.DuckDBPyConnection) -> Table:
             name, f"{raw_rows:,}", f"{staged:,}", f"{quarantined:,}", f"{share:.2%}", style=style
         )
     return table
+
+
+def _loaded_at(value: object) -> str:
+    """A max_loaded_at of sources.json (ISO-8601) as UTC to the second."""
+    if not isinstance(value, str):
+        return "-"
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _age(seconds: object) -> str:
+    """An age in seconds as minutes, hours or days."""
+    if not isinstance(seconds, int | float):
+        return "-"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 48 * 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:,.1f} d"
+
+
+def freshness_results(sources: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    """(source.table, result) per source table of a sources.json, sorted by name."""
+    results: list[Mapping[str, Any]] = list(sources.get("results", []))
+    named = []
+    for result in results:
+        unique_id = str(result.get("unique_id", ""))
+        # source.<project>.<source>.<table>
+        name = ".".join(unique_id.split(".")[2:]) or unique_id
+        named.append((name, result))
+    return sorted(named, key=lambda item: item[0])
+
+
+def freshness_table(sources: Mapping[str, Any]) -> Table:
+    """Per source table: its newest `_loaded_at`, its age and its freshness status."""
+    checked_at = sources.get("metadata", {}).get("generated_at")
+    table = Table(
+        title="Source freshness"
+        + (f" (checked {_loaded_at(checked_at)})" if isinstance(checked_at, str) else "")
+    )
+    for column in ("source.table", "newest _loaded_at", "age", "status"):
+        table.add_column(column, justify="right" if column == "age" else "left")
+    for name, result in freshness_results(sources):
+        status = str(result.get("status", ""))
+        table.add_row(
+            name,
+            _loaded_at(result.get("max_loaded_at")),
+            _age(result.get("max_loaded_at_time_ago_in_s")),
+            status,
+            style=FRESHNESS_STYLES.get(status, ""),
+        )
+    return table
+
+
+def print_freshness(console: Console, sources: Mapping[str, Any] | None) -> None:
+    """The freshness table and one line naming the stale tables (or why nothing shows)."""
+    if sources is None:
+        console.print(
+            "Source freshness was not checked: no sources.json from `dbt source freshness`."
+        )
+        return
+    console.print(freshness_table(sources))
+    results = freshness_results(sources)
+    stale = [name for name, result in results if result.get("status") in STALE_STATUSES]
+    failed = [name for name, result in results if result.get("status") == "runtime error"]
+    if stale:
+        console.print(f"[red]Stale sources ({len(stale)}): {', '.join(stale)}[/red]")
+    if failed:
+        console.print(f"[red]Freshness not computed for: {', '.join(failed)}[/red]")
+    if not stale and not failed:
+        console.print(f"All {len(results)} source tables are fresh.")
 
 
 def segment_table(con: duckdb.DuckDBPyConnection, as_of: object) -> Table:
@@ -182,12 +265,28 @@ def main(argv: Sequence[str] | None = None, prog: str = "customer-health summary
     if not args.db.exists():
         console.print(f"[red]No warehouse at {args.db}: run `make run` first.[/red]")
         return 1
+    config = settings.load()
+    try:
+        sources = dbt_artifacts.read_sources(config.resolve(config.target_path))
+    except dbt_artifacts.BuildCheckError as error:
+        console.print(f"[yellow]{error}[/yellow]")
+        sources = None
     with duckdb.connect(str(args.db), read_only=True) as con:
-        return render(con, console, str(args.db))
+        return render(con, console, str(args.db), sources=sources)
 
 
-def render(con: duckdb.DuckDBPyConnection, console: Console, label: str) -> int:
-    """Print the summary of the warehouse behind `con`; 1 when its marts are not built."""
+def render(
+    con: duckdb.DuckDBPyConnection,
+    console: Console,
+    label: str,
+    *,
+    sources: Mapping[str, Any] | None = None,
+) -> int:
+    """Print the summary of the warehouse behind `con`; 1 when its marts are not built.
+
+    ``sources`` is the last `dbt source freshness` output (``dbt_artifacts.read_sources``);
+    None when freshness was not checked.
+    """
     if not relation_exists(con, "marts", "rpt_raw_table_quality"):
         console.print(f"[red]{label} has no built marts: run `dbt build` first.[/red]")
         return 1
@@ -195,6 +294,7 @@ def render(con: duckdb.DuckDBPyConnection, console: Console, label: str) -> int:
     as_of_date = as_of[0] if as_of else None
     console.print(f"[bold]Customer health portfolio[/bold] as of {as_of_date} ({label})")
     console.print(quality_table(con))
+    print_freshness(console, sources)
     console.print(segment_table(con, as_of_date))
     if relation_exists(con, "marts", "dim_account_health"):
         for table in band_tables(con):

@@ -1,5 +1,5 @@
 -- The CRM sync's payload: one row per scored account holding only the allow-listed fields
--- (scripts/sync_crm.py sends each column as the HubSpot company property of the same name).
+-- (`customer-health sync` sends each column as the HubSpot company property of the same name).
 -- No names, owners, ARR or other personal or commercial data leave the warehouse this way.
 with account_health as (
 

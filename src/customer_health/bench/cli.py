@@ -113,7 +113,9 @@ def dbt_env(
     )
 
 
-def dbt_build(run: Path, label: str, env: dict[str, str], *extra: str) -> tuple[Measured, Path]:
+def dbt_build(
+    run: Path, label: str, env: dict[str, str], project_dir: Path, *extra: str
+) -> tuple[Measured, Path]:
     """One measured ``dbt build``; returns the measurement and its target folder."""
     target = run / f"target-{label}"
     dbt = Path(sys.executable).parent / "dbt"
@@ -126,7 +128,7 @@ def dbt_build(run: Path, label: str, env: dict[str, str], *extra: str) -> tuple[
         str(run / f"logs-{label}"),
         *extra,
     ]
-    measured = run_measured(command, env, Path(env["DBT_PROFILES_DIR"]), run / f"{label}.log")
+    measured = run_measured(command, env, project_dir, run / f"{label}.log")
     return measured, target
 
 
@@ -197,7 +199,7 @@ def bench(preset: Preset, args: argparse.Namespace) -> dict[str, Any]:
         "failed": None,
     }
     console.print(f"[bold]{preset.name}[/]: full build")
-    measured, target = dbt_build(run, "full", env)
+    measured, target = dbt_build(run, "full", env, args.project_dir)
     result["failed"] = build_failure(measured, target, "full", run)
     if result["failed"]:
         return result
@@ -208,7 +210,7 @@ def bench(preset: Preset, args: argparse.Namespace) -> dict[str, Any]:
 
     delivered = rawdata.append_next_day(cache, raw)
     console.print(f"[bold]{preset.name}[/]: incremental build of {delivered}")
-    measured, target = dbt_build(run, "incremental", env)
+    measured, target = dbt_build(run, "incremental", env, args.project_dir)
     result["failed"] = build_failure(measured, target, "incremental", run)
     if result["failed"]:
         return result
@@ -222,7 +224,9 @@ def bench(preset: Preset, args: argparse.Namespace) -> dict[str, Any]:
         console.print(f"[bold]{preset.name}[/]: full refresh to compare")
         fresh_db = run / "full_refresh.duckdb"
         fresh_env = dbt_env(args.project_dir, fresh_db, raw, args.threads, args.memory_limit)
-        measured, fresh_target = dbt_build(run, "refresh", fresh_env, "--full-refresh")
+        measured, fresh_target = dbt_build(
+            run, "refresh", fresh_env, args.project_dir, "--full-refresh"
+        )
         result["failed"] = build_failure(measured, fresh_target, "refresh", run)
         if result["failed"]:
             return result

@@ -22,7 +22,7 @@ class Floor:
 
 
 def _columns(paths: list[Path]) -> list[str]:
-    return pq.read_schema(paths[0]).names
+    return [str(name) for name in pq.read_schema(paths[0]).names]
 
 
 def floor_query(files: dict[str, list[Path]]) -> str:

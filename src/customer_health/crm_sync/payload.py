@@ -150,7 +150,8 @@ def format_value(value: Any, prop_type: str) -> str:
     if prop_type == "date":
         if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
             raise PayloadError(f"date property got {type(value).__name__} {value!r}")
-        return value.isoformat()
+        day: dt.date = value
+        return day.isoformat()
     if prop_type == "bool":
         return "true" if value else "false"
     return str(value)

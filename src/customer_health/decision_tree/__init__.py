@@ -1,7 +1,7 @@
 """The Decision DAG DSL: parse and validate `.dag` files, and evaluate a tree over a table.
 
 `fct_account_health_decision_tree` (a dbt Python model on DuckDB) imports this package;
-`scripts/check_decision_tree.py` validates a file from the command line.
+`customer-health check-tree` validates a file from the command line.
 """
 
 from customer_health.decision_tree.dsl import (

@@ -355,7 +355,8 @@ def _check_graph(
         return
     yield from _check_cycles(questions)
     reachable = _reachable(entry, questions)
-    for node_id, node in [*questions.items(), *outcomes.items()]:
+    nodes: list[tuple[str, Question | Outcome]] = [*questions.items(), *outcomes.items()]
+    for node_id, node in nodes:
         if node_id not in reachable:
             yield DagIssue(node.line, f"'{node_id}' cannot be reached from entry '{entry}'")
 

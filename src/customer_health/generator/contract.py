@@ -14,11 +14,12 @@ from typing import Any, Literal
 
 import yaml
 
+from customer_health import settings
+
 ColumnKind = Literal["id", "text", "enum", "timestamp", "date", "int", "decimal", "bool"]
 
 SOURCES_GLOB = "models/staging/{source}/_{source}__sources.yml"
 SOURCE_ORDER = ("crm", "product", "support", "surveys", "billing", "outcomes")
-PROJECT_DIR = Path(__file__).resolve().parents[2]
 # Contract types in the YAML -> the generator's column kinds.
 KINDS: dict[str, ColumnKind] = {
     "id": "id",
@@ -81,13 +82,14 @@ def _column(spec: dict[str, Any]) -> Column:
     )
 
 
-def load_tables(project_dir: Path = PROJECT_DIR) -> tuple[Table, ...]:
+def load_tables(project_dir: Path | None = None) -> tuple[Table, ...]:
     """The contract's tables, in source order (``SOURCE_ORDER``) and declaration order.
 
     A table is ``referenced`` when its single-column key appears as a column of another
     table (accounts, contracts, users, invoices, features): defects must not remove its
     only valid copy.
     """
+    project_dir = settings.load().project_dir if project_dir is None else project_dir
     specs: list[tuple[str, dict[str, Any]]] = []
     for source_name in SOURCE_ORDER:
         path = project_dir / SOURCES_GLOB.format(source=source_name)

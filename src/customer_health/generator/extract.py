@@ -288,7 +288,7 @@ class Renderer:
                 fmt.integers(rec["key_events"]),
                 f.end_of_day(day),
             ]
-            keys = (self._num(acct) * 10**4 + rec["user"], day)
+            keys: tuple[np.ndarray, ...] = (self._num(acct) * 10**4 + rec["user"], day)
             return Extract(self._table(table, cols), keys, day)
         if table == "feature_usage_daily":
             acct = rec["acct"]

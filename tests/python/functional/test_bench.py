@@ -15,13 +15,13 @@ from customer_health.bench.presets import PRESETS
 from customer_health.bench.warehouse import Relation, differing_rows
 
 REPO = Path(__file__).resolve().parents[3]
-BENCH = REPO / "scripts" / "bench.py"
+BENCH = ["-m", "customer_health", "bench"]
 
 pytestmark = pytest.mark.functional
 
 
 def run_bench(cache: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, str(BENCH), "--accounts", "60", "--days", "120", "--cache"]
+    command = [sys.executable, *BENCH, "--accounts", "60", "--days", "120", "--cache"]
     return subprocess.run(
         [*command, str(cache), *args],
         cwd=REPO,

@@ -23,7 +23,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from harness import PROJECT_DIR, DbtProject
+from harness import DbtProject
 from hubspot_stub import HubSpotStub
 
 from customer_health.crm_sync import cli
@@ -54,7 +54,7 @@ ALLOWED_COLUMNS = [
     "health_commercial_score",
     "health_as_of_date",
 ]
-SYNC_CLI = [sys.executable, str(PROJECT_DIR / "scripts" / "sync_crm.py")]
+SYNC_CLI = [sys.executable, "-m", "customer_health"]
 FAST_RETRIES = ["--backoff-initial", "0.05", "--backoff-max", "0.2"]
 
 
@@ -554,4 +554,4 @@ def test_help_describes_every_command() -> None:
             check=False,
         )
         assert process.returncode == 0, process.stderr
-        assert "usage: sync_crm.py" in process.stdout
+        assert "usage: customer-health" in process.stdout

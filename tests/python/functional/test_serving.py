@@ -196,7 +196,9 @@ def test_a_failing_data_test_leaves_the_serving_files_unchanged(served: Served) 
         result = subprocess.run(
             [
                 sys.executable,
-                str(PROJECT_DIR / "scripts" / "publish.py"),
+                "-m",
+                "customer_health",
+                "publish",
                 "--project-dir",
                 str(PROJECT_DIR),
             ],

@@ -31,7 +31,7 @@ from harness import (
 
 pytestmark = pytest.mark.functional
 
-COMPARE = PROJECT_DIR / "scripts" / "compare_engines.py"
+COMPARE = ["-m", "customer_health", "compare-engines"]
 MART_COUNT = 14
 # 121 days leave no month-end a 90-day horizon after it: both engines back-test 30 days.
 BACKTEST_VARS = '{"backtest_horizon_days": 30}'
@@ -119,7 +119,7 @@ def compare(duckdb_path: Path, spark_work: Path) -> subprocess.CompletedProcess[
     return subprocess.run(
         [
             sys.executable,
-            str(COMPARE),
+            *COMPARE,
             "--duckdb",
             str(duckdb_path),
             "--spark-dir",

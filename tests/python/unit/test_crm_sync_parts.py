@@ -250,14 +250,6 @@ def test_build_check_refuses(results: dict[str, Any], message: str) -> None:
     assert any(message in problem for problem in problems), problems
 
 
-@pytest.mark.parametrize(
-    "results",
-    [
-        run_results(),
-        run_results(**{"test__p__unique_dim": "warn"}),
-        run_results(**{"test__p__unique_other": "fail"}),  # not an input of the sync
-    ],
-)
 def test_check_build_reads_the_run_results_of_the_target_dir(tmp_path: Path) -> None:
     with pytest.raises(BuildCheckError, match="no dbt run results"):
         check_build(tmp_path, manifest=GATE_MANIFEST, model_id="model.p.sync")
@@ -270,6 +262,14 @@ def test_check_build_reads_the_run_results_of_the_target_dir(tmp_path: Path) -> 
     check_build(tmp_path, manifest=GATE_MANIFEST, model_id="model.p.sync")
 
 
+@pytest.mark.parametrize(
+    "results",
+    [
+        run_results(),
+        run_results(**{"test__p__unique_dim": "warn"}),
+        run_results(**{"test__p__unique_other": "fail"}),  # not an input of the sync
+    ],
+)
 def test_build_check_passes(results: dict[str, Any]) -> None:
     assert build_problems(results, manifest=GATE_MANIFEST, model_id="model.p.sync") == []
 

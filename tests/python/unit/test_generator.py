@@ -20,7 +20,7 @@ from customer_health.generator.generator import Config, generate
 
 REPO = Path(__file__).resolve().parents[3]
 SOURCES = sorted((REPO / "models" / "staging").glob("*/_*__sources.yml"))
-CLI = REPO / "scripts" / "generate_data.py"
+CLI = ["-m", "customer_health", "generate"]
 
 TS_RE = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$"
 DATE_RE = r"^\d{4}-\d{2}-\d{2}$"
@@ -516,7 +516,7 @@ def test_manifest_describes_the_run(healthgen_extract) -> None:
 
 
 def test_cli_help_and_bad_arguments(tmp_path: Path) -> None:
-    ok = subprocess.run([sys.executable, str(CLI), "--help"], capture_output=True, text=True)
+    ok = subprocess.run([sys.executable, *CLI, "--help"], capture_output=True, text=True)
     assert ok.returncode == 0
     assert "--dirty-rate" in ok.stdout
     bad = [
@@ -530,7 +530,7 @@ def test_cli_help_and_bad_arguments(tmp_path: Path) -> None:
         base = {"--accounts": "10", "--days": "5", "--seed": "1", "--out": str(tmp_path / "x")}
         base.update(dict(zip(args[::2], args[1::2], strict=True)))
         argv = [x for pair in base.items() for x in pair]
-        run = subprocess.run([sys.executable, str(CLI), *argv], capture_output=True, text=True)
+        run = subprocess.run([sys.executable, *CLI, *argv], capture_output=True, text=True)
         assert run.returncode != 0, args
         assert args[0] in run.stderr, run.stderr
     assert not (tmp_path / "x").exists()
@@ -541,7 +541,7 @@ def test_cli_writes_an_extract(tmp_path: Path) -> None:
     run = subprocess.run(
         [
             sys.executable,
-            str(CLI),
+            *CLI,
             "--accounts",
             "50",
             "--days",
