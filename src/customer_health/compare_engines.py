@@ -19,7 +19,6 @@ differ. Exit code 0 when every mart matches, 1 when any differs, 2 on bad input.
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +30,7 @@ from rich.console import Console
 from rich.table import Table
 
 from customer_health import settings
+from customer_health.dbt_artifacts import read_artifact
 
 # Key tests in the manifest, by generic test name -> how to read the key columns.
 KEY_TESTS = ("unique", "unique_combination_of_columns")
@@ -296,7 +296,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "customer-health compare
         if not path.exists():
             console.print(f"compare_engines: {path} does not exist")
             return 2
-    marts = marts_from_manifest(json.loads(args.manifest.read_text()))
+    marts = marts_from_manifest(read_artifact(args.manifest))
     results = compare(args.duckdb, spark_tables(args.spark_dir, marts), marts, args.tolerance)
     report(results, console)
     differing = [r.mart.name for r in results if not r.matches]

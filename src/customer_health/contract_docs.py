@@ -33,7 +33,8 @@ NOTE = (
 FORMATS = """\
 ## Formats
 
-- Every column may arrive as text (typed columns are fine too).
+- Write every column as text (a Parquet string column): staging casts and validates each
+  value.
 - Timestamps are ISO-8601. An offset (`2024-03-05T19:52:10+05:30`) is converted to UTC; no
   offset means UTC.
 - Dates are `YYYY-MM-DD`, decimals use `.`, booleans are `true`/`false` (also `t/f`, `1/0`,

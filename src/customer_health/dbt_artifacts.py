@@ -14,6 +14,7 @@ from typing import Any
 
 RUN_RESULTS = "run_results.json"
 MANIFEST = "manifest.json"
+SOURCES = "sources.json"
 # run_results statuses that stop a gate: a failed or erroring node, and one skipped because
 # something upstream of it failed. Warnings (`warn`) and exposures (`no-op`) do not.
 BLOCKING_STATUSES = frozenset({"fail", "error", "runtime error", "skipped"})
@@ -28,9 +29,10 @@ class BuildCheckError(Exception):
         self.problems = problems
 
 
-def _read(path: Path, missing: str) -> dict[str, Any]:
+def read_artifact(path: Path, missing: str | None = None) -> dict[str, Any]:
+    """One of dbt's JSON artifacts; BuildCheckError when it is missing or unreadable."""
     if not path.is_file():
-        raise BuildCheckError([missing])
+        raise BuildCheckError([missing or f"no dbt artifact at {path}"])
     try:
         data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
@@ -41,22 +43,22 @@ def _read(path: Path, missing: str) -> dict[str, Any]:
 def read_run_results(target_path: Path) -> dict[str, Any]:
     """The run results of the last dbt invocation in ``target_path``."""
     path = target_path / RUN_RESULTS
-    return _read(path, f"no dbt run results at {path}: run `dbt build` first")
+    return read_artifact(path, f"no dbt run results at {path}: run `dbt build` first")
 
 
 def read_manifest(target_path: Path) -> dict[str, Any]:
     """The manifest dbt wrote to ``target_path``."""
     path = target_path / MANIFEST
-    return _read(path, f"no dbt manifest at {path}: run `dbt build` first")
+    return read_artifact(path, f"no dbt manifest at {path}: run `dbt build` first")
 
 
 def read_sources(target_path: Path) -> dict[str, Any] | None:
-    """The source freshness results (`dbt source freshness --output`) in ``target_path``,
-    or None when freshness was not checked there."""
-    path = target_path / "sources.json"
+    """The source freshness results (`dbt source freshness`) in ``target_path``, or None
+    when freshness was not checked there."""
+    path = target_path / SOURCES
     if not path.is_file():
         return None
-    return _read(path, f"no dbt source freshness results at {path}")
+    return read_artifact(path, f"no dbt source freshness results at {path}")
 
 
 def ancestors(manifest: Mapping[str, Any], unique_id: str) -> set[str]:

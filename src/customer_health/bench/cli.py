@@ -35,6 +35,7 @@ from customer_health.bench import rawdata, report, warehouse
 from customer_health.bench.floor import measure_floor
 from customer_health.bench.measure import Measured, run_measured
 from customer_health.bench.presets import PRESETS, Preset, custom
+from customer_health.dbt_artifacts import RUN_RESULTS
 
 # Under the project directory.
 DOCS = Path("docs") / "benchmarks.md"
@@ -150,7 +151,7 @@ def build_failure(measured: Measured, target: Path, label: str, run: Path) -> di
     """None when the build succeeded; else its step, time, peak RSS, failed nodes and error."""
     if measured.returncode == 0:
         return None
-    has_results = (target / "run_results.json").is_file()
+    has_results = (target / RUN_RESULTS).is_file()
     failed = warehouse.failed_nodes(target) if has_results else []
     errors = warehouse.failure_messages(target) if has_results else []
     return {

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import duckdb
+
+from customer_health.dbt_artifacts import read_manifest, read_run_results
 
 SCORES_MART = "fct_account_health_daily"
 
@@ -27,7 +27,7 @@ class Relation:
 
 def slowest_models(target: Path, limit: int = 8) -> list[tuple[str, float]]:
     """The models that took longest in the last invocation, from run_results.json."""
-    results = json.loads((target / "run_results.json").read_text(encoding="utf-8"))
+    results = read_run_results(target)
     timed = [
         (r["unique_id"].split(".")[-1], float(r["execution_time"]))
         for r in results["results"]
@@ -38,7 +38,7 @@ def slowest_models(target: Path, limit: int = 8) -> list[tuple[str, float]]:
 
 def failed_nodes(target: Path) -> list[str]:
     """Nodes of the last invocation whose status is error or fail."""
-    results = json.loads((target / "run_results.json").read_text(encoding="utf-8"))
+    results = read_run_results(target)
     return [r["unique_id"] for r in results["results"] if r["status"] in ("error", "fail")]
 
 
@@ -48,7 +48,7 @@ def failure_messages(target: Path) -> list[str]:
     dbt's messages open with "Runtime Error in model ..." and give the engine's error on the
     next line, so the first two non-empty lines are kept.
     """
-    results = json.loads((target / "run_results.json").read_text(encoding="utf-8"))
+    results = read_run_results(target)
     out = []
     for r in results["results"]:
         if r["status"] in ("error", "fail"):
@@ -59,7 +59,7 @@ def failure_messages(target: Path) -> list[str]:
 
 def built_relations(target: Path, folder: str | None = None) -> list[Relation]:
     """Models materialized as tables (or incrementally), optionally under models/<folder>."""
-    manifest: dict[str, Any] = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+    manifest = read_manifest(target)
     out = []
     for node in manifest["nodes"].values():
         if node["resource_type"] != "model" or not node["config"].get("enabled", True):

@@ -135,6 +135,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "customer-health publish
         try:
             try:
                 run_results = read_run_results(target_path)
+                manifest = read_manifest(target_path)
             except BuildCheckError as missing:
                 raise PublishRefusedError(missing.problems) from missing
             problems = build_problems(run_results, since=started_at)
@@ -146,7 +147,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "customer-health publish
                 args.build_db,
                 paths,
                 run_results,
-                read_manifest(target_path) if (target_path / "manifest.json").is_file() else {},
+                manifest,
                 project_dir=args.project_dir,
                 schemas=args.schemas,
                 keep=args.keep,

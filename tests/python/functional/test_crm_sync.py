@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -497,7 +498,8 @@ def test_refuses_when_the_last_build_failed_a_test_on_its_inputs(
     set_status("unique_dim_account_health_account_id", "fail")
     code, output = run_cli(sync_env, capsys, "sync")
     assert code == 2
-    assert "unique_dim_account_health_account_id failed" in output
+    failed = r"test\.customer_health\.unique_dim_account_health_account_id\S* fail\b"
+    assert re.search(failed, output), output
     assert sync_env.stub.upserts() == []
     assert not sync_env.state.exists()
 

@@ -110,6 +110,15 @@ def test_every_environment_variable_is_named_in_the_settings_module_only() -> No
         assert named_in <= {"settings.py"}, (var.name, named_in)
 
 
+def test_only_the_dbt_artifacts_module_opens_dbts_artifacts() -> None:
+    openers = [
+        path.relative_to(PACKAGE).as_posix()
+        for path in python_files(PACKAGE)
+        if re.search(r"[\"'](run_results|manifest|sources)\.json[\"']", path.read_text())
+    ]
+    assert openers == ["dbt_artifacts.py"]
+
+
 def test_settings_defaults_and_overrides() -> None:
     default = settings.Settings.from_env({"HEALTH_PROJECT_DIR": str(PROJECT_DIR)})
     assert default.project_dir == PROJECT_DIR
