@@ -15,15 +15,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from customer_health import settings
+from customer_health.generator.contract import read_sources
 
 PROG = "customer-health contract-doc"
-SOURCES_GLOB = "models/staging/*/_*__sources.yml"
 PAGE = Path("docs") / "raw-data-contract.md"
-# Sources in the order data flows into the score; any other source follows, by name.
-SOURCE_ORDER = ("crm", "product", "support", "surveys", "billing", "outcomes")
 
 TITLE = "# The raw-data contract"
 NOTE = (
@@ -73,21 +69,6 @@ def _column_type(meta: Mapping[str, Any]) -> str:
     return kind
 
 
-def load_sources(project_dir: Path) -> list[dict[str, Any]]:
-    """Every source of the project's sources YAML files, in ``SOURCE_ORDER``, then by name."""
-    sources: list[dict[str, Any]] = []
-    for path in sorted(project_dir.glob(SOURCES_GLOB)):
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        sources.extend(document.get("sources") or [])
-
-    def rank(source: Mapping[str, Any]) -> tuple[int, str]:
-        name = str(source["name"])
-        position = SOURCE_ORDER.index(name) if name in SOURCE_ORDER else len(SOURCE_ORDER)
-        return position, name
-
-    return sorted(sources, key=rank)
-
-
 def render_table(source: str, table: Mapping[str, Any]) -> str:
     """One raw table: heading with its key, description, column table and row rules."""
     meta = _meta(table)
@@ -123,7 +104,7 @@ def render_table(source: str, table: Mapping[str, Any]) -> str:
 
 def render(project_dir: Path) -> str:
     """The whole page, from the sources YAML files under ``project_dir``."""
-    sources = load_sources(project_dir)
+    sources = read_sources(project_dir)
     tables = sum(len(source.get("tables") or []) for source in sources)
     intro = (
         f"{tables} tables from {len(sources)} source systems. Each is declared in "

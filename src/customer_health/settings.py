@@ -145,6 +145,13 @@ def _default(name: str) -> str:
     return value
 
 
+def project_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """$HEALTH_PROJECT_DIR, else the project found from the current directory."""
+    env = os.environ if environ is None else environ
+    given = env.get("HEALTH_PROJECT_DIR")
+    return Path(given) if given else find_project_dir(Path.cwd())
+
+
 def find_project_dir(start: Path, package_file: Path = Path(__file__)) -> Path:
     """The dbt project: the nearest folder from ``start`` upwards with this project's
     dbt_project.yml, else the source checkout this package was installed from."""
@@ -191,12 +198,11 @@ class Settings:
         def get(name: str) -> str:
             return env.get(name) or _default(name)
 
-        project = env.get("HEALTH_PROJECT_DIR")
         threads = get("HEALTH_THREADS")
         if not threads.isdigit() or int(threads) < 1:
             raise ValueError(f"HEALTH_THREADS must be a whole number >= 1, not {threads!r}")
         return cls(
-            project_dir=Path(project) if project else find_project_dir(Path.cwd()),
+            project_dir=project_dir(env),
             raw_dir=Path(get("HEALTH_RAW_DIR")),
             build_db=Path(get("HEALTH_DB_PATH")),
             serving_dir=Path(get("HEALTH_SERVING_DIR")),

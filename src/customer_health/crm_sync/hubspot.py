@@ -22,9 +22,7 @@ from tenacity import (
 
 from customer_health.crm_sync.payload import Record
 from customer_health.crm_sync.ratelimit import SlidingWindowLimiter
-from customer_health.settings import DEFAULT_HUBSPOT_API_BASE
 
-DEFAULT_BASE_URL = DEFAULT_HUBSPOT_API_BASE
 MAX_BATCH_INPUTS = 100
 # A rejection of the batch's content: split the batch to find the bad rows.
 SPLITTABLE_STATUSES = frozenset({400, 409, 413, 422})

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from customer_health.crm_sync import files, state
 from customer_health.crm_sync.hubspot import (
-    DEFAULT_BASE_URL,
     MAX_BATCH_INPUTS,
     HubSpotClient,
     HubSpotError,
@@ -24,6 +23,7 @@ from customer_health.crm_sync.payload import (
 )
 from customer_health.crm_sync.state import RunCounts, SyncState
 from customer_health.dbt_artifacts import check_build, read_manifest
+from customer_health.settings import DEFAULT_HUBSPOT_API_BASE
 
 EXIT_OK = 0
 EXIT_INCOMPLETE = 1
@@ -47,7 +47,7 @@ class SyncSettings:
     dry_run: bool = False
     file_path: Path | None = None
     file_format: str | None = None
-    base_url: str = DEFAULT_BASE_URL
+    base_url: str = DEFAULT_HUBSPOT_API_BASE
     max_requests: int = 100
     window_seconds: float = 10.0
     policy: RetryPolicy = field(default_factory=RetryPolicy)

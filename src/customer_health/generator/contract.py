@@ -18,7 +18,8 @@ from customer_health import settings
 
 ColumnKind = Literal["id", "text", "enum", "timestamp", "date", "int", "decimal", "bool"]
 
-SOURCES_GLOB = "models/staging/{source}/_{source}__sources.yml"
+SOURCES_GLOB = "models/staging/*/_*__sources.yml"
+# Sources in the order data flows into the score; any other source follows, by name.
 SOURCE_ORDER = ("crm", "product", "support", "surveys", "billing", "outcomes")
 # Contract types in the YAML -> the generator's column kinds.
 KINDS: dict[str, ColumnKind] = {
@@ -82,6 +83,21 @@ def _column(spec: dict[str, Any]) -> Column:
     )
 
 
+def read_sources(project_dir: Path) -> list[dict[str, Any]]:
+    """Every source of the project's sources YAML files, in ``SOURCE_ORDER``, then by name."""
+    sources: list[dict[str, Any]] = []
+    for path in sorted(project_dir.glob(SOURCES_GLOB)):
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        sources.extend(document.get("sources") or [])
+
+    def rank(source: dict[str, Any]) -> tuple[int, str]:
+        name = str(source["name"])
+        position = SOURCE_ORDER.index(name) if name in SOURCE_ORDER else len(SOURCE_ORDER)
+        return position, name
+
+    return sorted(sources, key=rank)
+
+
 def load_tables(project_dir: Path | None = None) -> tuple[Table, ...]:
     """The contract's tables, in source order (``SOURCE_ORDER``) and declaration order.
 
@@ -89,12 +105,12 @@ def load_tables(project_dir: Path | None = None) -> tuple[Table, ...]:
     table (accounts, contracts, users, invoices, features): defects must not remove its
     only valid copy.
     """
-    project_dir = settings.load().project_dir if project_dir is None else project_dir
-    specs: list[tuple[str, dict[str, Any]]] = []
-    for source_name in SOURCE_ORDER:
-        path = project_dir / SOURCES_GLOB.format(source=source_name)
-        for source in yaml.safe_load(path.read_text())["sources"]:
-            specs.extend((source["name"], table) for table in source["tables"])
+    project_dir = settings.project_dir() if project_dir is None else project_dir
+    specs = [
+        (source["name"], table)
+        for source in read_sources(project_dir)
+        for table in source["tables"]
+    ]
     columns_by_table = {table["name"]: {c["name"] for c in table["columns"]} for _, table in specs}
     tables = []
     for source, table in specs:

@@ -83,7 +83,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "customer-health report"
             "(or `customer-health publish`) first."
         )
         return 2
-    settings = ReportSettings(
+    report_settings = ReportSettings(
         movers=args.movers,
         renewal_days=args.renewal_days,
         risk_bands=tuple(args.risk_bands),
@@ -92,7 +92,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "customer-health report"
     started = time.perf_counter()
     with duckdb.connect(str(args.db), read_only=True) as con:
         alerts, transitions = account_events(con)
-        portfolio = read_portfolio(con, settings, alerts)
+        portfolio = read_portfolio(con, report_settings, alerts)
         histories = read_histories(con, portfolio.categories)
     out = args.out
     out.parent.mkdir(parents=True, exist_ok=True)

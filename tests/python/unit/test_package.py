@@ -73,6 +73,15 @@ def test_the_console_script_and_python_m_run_the_same_command() -> None:
         assert "root-to-outcome paths" in done.stdout
 
 
+def test_a_subcommand_loads_only_its_own_libraries() -> None:
+    probe = (
+        "import sys; from customer_health import cli; cli.runner('generate'); "
+        "print(sorted(m for m in ('plotly', 'httpx', 'jinja2', 'pyspark') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
 def test_nothing_imports_through_sys_path() -> None:
     offenders = [
         str(path.relative_to(PROJECT_DIR))
@@ -148,6 +157,8 @@ def test_settings_defaults_and_overrides() -> None:
     )
     assert given.target_path == Path("t2")
     assert given.hubspot_token == "pat-1"
+    # Finding the project reads nothing else: a bad HEALTH_THREADS does not stop it.
+    assert settings.project_dir({"HEALTH_PROJECT_DIR": "/p", "HEALTH_THREADS": "x"}) == Path("/p")
     for bad in ("0", "two", "1.5", "-1"):
         with pytest.raises(ValueError, match="HEALTH_THREADS"):
             settings.Settings.from_env({"HEALTH_THREADS": bad})
