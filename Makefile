@@ -20,7 +20,7 @@ export HEALTH_SERVING_DIR ?= data/serving
 # raw files: tables and metastore under HEALTH_SPARK_DIR.
 export HEALTH_SPARK_DIR ?= data/spark
 
-# Size of the demo data set that `make run` generates when HEALTH_RAW_DIR has no extract.
+# Size of the demo data set that `make run` generates when HEALTH_RAW_DIR is missing or empty.
 DEMO_ACCOUNTS ?= 1000
 DEMO_DAYS ?= 730
 DEMO_SEED ?= 42
@@ -78,13 +78,11 @@ system-deps:
 
 # --- the main job -------------------------------------------------------------------------
 
+# Demo data only into a missing or empty HEALTH_RAW_DIR: an extract the generator wrote, or
+# a folder of your own files, is built as it is (the generator says which).
 data: setup
-	@if [ -f "$(HEALTH_RAW_DIR)/_manifest.json" ]; then \
-		echo "Raw data found in $(HEALTH_RAW_DIR)"; \
-	else \
-		$(CLI) generate --accounts $(DEMO_ACCOUNTS) --days $(DEMO_DAYS) \
-			--seed $(DEMO_SEED) --out "$(HEALTH_RAW_DIR)"; \
-	fi
+	@$(CLI) generate --if-absent --accounts $(DEMO_ACCOUNTS) --days $(DEMO_DAYS) \
+		--seed $(DEMO_SEED) --out "$(HEALTH_RAW_DIR)"
 
 # dbt build into the build database only (nothing is published).
 build: setup

@@ -21,6 +21,8 @@
             'values': meta.get('values', []),
             'non_negative': meta.get('non_negative', false),
             'event_time': meta.get('event_time', false),
+            'min': meta.get('min'),
+            'max': meta.get('max'),
         }) -%}
     {%- endfor -%}
     {%- set primary_key = node.meta.get('primary_key', []) -%}
@@ -35,5 +37,6 @@
         'columns': columns,
         'primary_key': primary_key,
         'rules': node.meta.get('rules', []),
+        'required': node.meta.get('required', true),
     }) }}
 {% endmacro %}

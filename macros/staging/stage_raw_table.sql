@@ -1,10 +1,16 @@
-{% macro stage_raw_table(source_name, table_name, known_accounts=none) %}
+{% macro stage_raw_table(source_name, table_name, parents={}) %}
     {#- Reads one raw table and returns every row exactly once with its typed columns,
         the raw text of rejected rows (`raw_<column>`) and `rejection_reason` (null when the row is staged).
         Rules come from the table's contract in the sources YAML, checked in this order:
-        missing required value, unparseable value, value outside the accepted list,
-        negative amount or count, event time after the row's `_loaded_at`, table rules,
-        unknown account (when `known_accounts` is given), then duplicates of the primary
+        missing required value, value that is not exactly of its type (`unparseable_`),
+        value outside the accepted list, negative amount or count, value outside the
+        column's range (meta `min`/`max`; integers at most 2147483647), date before
+        `min_plausible_date`, event time after the row's `_loaded_at`, a `_loaded_at` more
+        than `load_time_tolerance_hours` after the build's clock, table rules, then each
+        parent in `parents` (column -> base model of the parent table, keyed by that
+        column): `unknown_<column>` when the parent row does not exist, `orphaned_<column>`
+        when it was quarantined, and for the account parent `before_account_created` when
+        an event time is before the account's creation day; then duplicates of the primary
         key among the remaining rows: the newest load wins; the others are
         `exact_duplicate` (same text), `near_duplicate` (same typed values, other
         formatting), `superseded_version` (older load) or `conflicting_duplicate`.
@@ -15,7 +21,7 @@
     {%- set source_relation = source(source_name, table_name) -%}
     {%- if not execute -%}
         select * from {{ source_relation }}
-        {%- if known_accounts is not none %} cross join {{ known_accounts }}{% endif %}
+        {%- for column_name, relation in parents.items() %} cross join {{ relation }}{% endfor %}
     {%- else -%}
     {%- set contract = raw_table_contract(source_name, table_name) -%}
     {%- set columns = contract.columns -%}
@@ -33,6 +39,20 @@
     {%- for column in columns if column.non_negative -%}
         {%- do checks.append((column.name ~ " < 0", 'negative_' ~ column.name)) -%}
     {%- endfor -%}
+    {%- for column in columns if column.type in ('integer', 'decimal') -%}
+        {%- set maximum = column.max if column.max is not none else (2147483647 if column.type == 'integer' else none) -%}
+        {%- if maximum is not none -%}
+            {%- do checks.append((column.name ~ " > " ~ maximum, 'out_of_range_' ~ column.name)) -%}
+        {%- endif -%}
+        {%- if column.min is not none -%}
+            {%- do checks.append((column.name ~ " < " ~ column.min, 'out_of_range_' ~ column.name)) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- set plausible_floor = health_date_var('min_plausible_date') -%}
+    {%- for column in columns if column.type in ('date', 'timestamp') -%}
+        {%- do checks.append((column.name ~ " < " ~ plausible_floor, 'too_early_' ~ column.name)) -%}
+    {%- endfor -%}
+    {%- do checks.append(("loaded_at > " ~ dbt.dateadd('hour', health_number_var('load_time_tolerance_hours'), 'cast(' ~ dbt.current_timestamp() ~ ' as timestamp)'), 'future_loaded_at')) -%}
     {%- for column in columns if column.event_time -%}
         {%- if column.type == 'date' -%}
             {%- do checks.append((column.name ~ " > cast(loaded_at as date)", 'future_' ~ column.name)) -%}
@@ -60,9 +80,6 @@
     {%- if (unique_key or []) | list != contract.primary_key | list -%}
         {{ exceptions.raise_compiler_error('stage_raw_table: an incremental base model of ' ~ source_name ~ '.' ~ table_name ~ ' needs unique_key = ' ~ contract.primary_key ~ ' (its primary key), got ' ~ unique_key) }}
     {%- endif -%}
-    {%- set file_column = ', ' ~ raw_source_file('source_rows') ~ ' as _source_file' -%}
-{%- else -%}
-    {%- set file_column = '' -%}
 {%- endif -%}
 {%- set incremental_run = by_file and is_incremental() -%}
 {#- insert_overwrite (Spark's Parquet tables) replaces whole partitions: the model must be
@@ -81,7 +98,7 @@
     {%- do _check_loaded_files_exist(source_relation) -%}
     {%- set source_rows_sql = 'incremental_rows' -%}
 {%- else -%}
-    {%- set source_rows_sql = '(select source_rows.*' ~ file_column ~ ' from ' ~ source_relation ~ ' as source_rows)' -%}
+    {%- set source_rows_sql = source_relation -%}
 {%- endif -%}
 
 {#- Ranking duplicates needs a sort, so only the rows of keys that occur more than once are
@@ -91,16 +108,23 @@
     itself, so no large intermediate result is materialized; an incremental run's few rows
     are selected once (`incremental_rows`). #}
 with
-{%- if known_accounts is not none %}
+{%- for column_name, relation in parents.items() %}
 
-known_accounts as (
+parent_{{ column_name }} as (
 
-    select distinct account_id as known_account_id
-    from {{ known_accounts }}
-    where rejection_reason is null
+    {#- every parent key, whether one of its rows was accepted, and (accounts) the creation day #}
+    select
+        {{ column_name }} as parent_key,
+        max(case when rejection_reason is null then 1 else 0 end) as parent_accepted
+        {%- if column_name == 'account_id' %},
+        min(case when rejection_reason is null then cast(created_at as date) end) as parent_created_date
+        {%- endif %}
+    from {{ relation }}
+    where {{ column_name }} is not null
+    group by {{ column_name }}
 
 ),
-{%- endif %}
+{%- endfor %}
 {%- if incremental_run %}
 
 staged_files as (
@@ -111,7 +135,7 @@ staged_files as (
 
 incremental_rows as (
 
-    {{ _incremental_raw_rows(source_relation, columns, key_columns, key_hash, known_accounts is not none, partition_column) }}
+    {{ _incremental_raw_rows(source_relation, columns, key_columns, key_hash, parents, partition_column) }}
 
 ),
 {%- endif %}
@@ -127,7 +151,7 @@ duplicated_keys as (
 
 single_key_rows as (
 
-    {{ _checked_raw_rows(columns, checks, known_accounts is not none,
+    {{ _checked_raw_rows(columns, checks, parents,
         'select source_rows.* from ' ~ source_rows_sql ~ ' as source_rows'
         ~ ' left join duplicated_keys on ' ~ key_hash ~ ' = duplicated_keys.duplicated_key_hash'
         ~ ' where duplicated_keys.duplicated_key_hash is null', by_file) }}
@@ -136,7 +160,7 @@ single_key_rows as (
 
 duplicated_key_rows as (
 
-    {{ _checked_raw_rows(columns, checks, known_accounts is not none,
+    {{ _checked_raw_rows(columns, checks, parents,
         'select source_rows.* from ' ~ source_rows_sql ~ ' as source_rows'
         ~ ' inner join duplicated_keys on ' ~ key_hash ~ ' = duplicated_keys.duplicated_key_hash', by_file) }}
 
@@ -171,6 +195,7 @@ ranked as (
     {%- endfor %}
     {%- if by_file %}
         _source_file,
+        _source_file_version,
     {%- endif %}
     {%- for column in columns %}
         raw_{{ column.name }},
@@ -206,6 +231,7 @@ final as (
         {%- endfor %}
         {%- if by_file %}
         _source_file as source_file,
+        _source_file_version as source_file_version,
         {%- endif %}
         {#- raw text only where quarantine needs it #}
         {%- for column in columns %}
@@ -221,18 +247,28 @@ select * from final
     {%- endif -%}
 {% endmacro %}
 
-{% macro _checked_raw_rows(columns, checks, check_accounts, rows_sql, by_file=false) %}
+{% macro _checked_raw_rows(columns, checks, parents, rows_sql, by_file=false) %}
     {#- Typed values, raw text and the first row-level rule broken, for the raw rows that
-        `rows_sql` selects; `known_accounts` must be in scope when `check_accounts`, and
-        `rows_sql` must have `_source_file` when `by_file`. -#}
+        `rows_sql` selects; the CTEs `parent_<column>` of `parents` must be in scope, and
+        `rows_sql` must have `_source_file` and `_source_file_version` when `by_file`. -#}
+    {%- set event_columns = columns | selectattr('event_time') | list -%}
     select
         typed.*,
         case
             {%- for condition, reason in checks %}
             when {{ condition }} then '{{ reason }}'
             {%- endfor %}
-            {%- if check_accounts %}
-            when known_accounts.known_account_id is null then 'unknown_account_id'
+            {%- for column_name in parents %}
+            when typed.{{ column_name }} is not null and parent_{{ column_name }}.parent_key is null
+                then 'unknown_{{ column_name }}'
+            when typed.{{ column_name }} is not null and parent_{{ column_name }}.parent_accepted = 0
+                then 'orphaned_{{ column_name }}'
+            {%- endfor %}
+            {%- if 'account_id' in parents %}
+            {%- for column in event_columns %}
+            when cast(typed.{{ column.name }} as date) < parent_account_id.parent_created_date
+                then 'before_account_created'
+            {%- endfor %}
             {%- endif %}
         end as row_rejection_reason
     from (
@@ -244,23 +280,25 @@ select * from final
             cast({{ column.raw_name }} as {{ dbt.type_string() }}) as raw_{{ column.name }}{{ "," if not loop.last or by_file }}
             {%- endfor %}
             {%- if by_file %}
-            _source_file
+            _source_file,
+            _source_file_version
             {%- endif %}
         from ({{ rows_sql }}) as raw_rows
     ) as typed
-    {%- if check_accounts %}
-    left join known_accounts
-        on typed.account_id = known_accounts.known_account_id
-    {%- endif %}
+    {%- for column_name in parents %}
+    left join parent_{{ column_name }}
+        on typed.{{ column_name }} = parent_{{ column_name }}.parent_key
+    {%- endfor %}
 {% endmacro %}
 
-{% macro _incremental_raw_rows(source_relation, columns, key_columns, key_hash, check_accounts, partition_column=none) %}
+{% macro _incremental_raw_rows(source_relation, columns, key_columns, key_hash, parents, partition_column=none) %}
     {#- The raw rows an incremental run of an append-only table re-stages, with their file
-        (`_source_file`): every row of a file not staged before, and every row, from any
-        file, of a key that has a row in such a file, a row loaded within
-        `incremental_lookback_days` of the newest staged load (a file that grew), or, when
-        `check_accounts`, a staged row whose account became known or unknown. The CTEs
-        `staged_files` and (when `check_accounts`) `known_accounts` must be in scope.
+        (`_source_file`, `_source_file_version`): every row of a file not staged before, and
+        every row, from any file, of a key that has a row in such a file, a row loaded within
+        `incremental_lookback_days` of the newest staged load (a file that grew), or a staged
+        row whose parent (`parents`) changed: became known, unknown, accepted or quarantined,
+        or (accounts) moved its creation day across the row's event time. The CTEs
+        `staged_files` and `parent_<column>` of `parents` must be in scope.
         Rows of a key are always re-staged together, so duplicates are ranked across files.
         Keyed replacement (delete+insert, `partition_column` none): the run's rows replace
         the staged rows of their keys; rows with an empty key come only from new files.
@@ -269,7 +307,7 @@ select * from final
         it is empty, so each partition it writes is whole. -#}
     {%- set typed_key = key_columns | map(attribute='name') | list -%}
     {%- set loaded_at_column = (columns | selectattr('name', 'equalto', 'loaded_at') | list)[0] -%}
-    {%- set file_expression = raw_source_file('source_rows') -%}
+    {%- set event_columns = columns | selectattr('event_time') | list -%}
     {%- set key_present -%}
         {%- for column in key_columns -%}
             {{ cast_raw_value(column) }} is not null{{ ' and ' if not loop.last }}
@@ -282,14 +320,12 @@ select * from final
         {%- set replaced = cast_raw_value(partition_column) -%}
         {%- set staged_replaced = 'staged.' ~ partition_column.name -%}
     {%- endif -%}
-    select
-        source_rows.*,
-        {{ file_expression }} as _source_file
+    select source_rows.*
     from {{ source_relation }} as source_rows
     where
         {%- if partition_column is none %}
         (
-            {{ file_expression }} not in (select source_file from staged_files)
+            source_rows._source_file not in (select source_file from staged_files)
             and not ({{ key_present }})
         )
         {%- else %}
@@ -302,38 +338,73 @@ select * from final
                 {#- keyed: only whole keys; by partition: also rows with an empty key part #}
                 {{ '(' ~ key_present ~ ') and' if partition_column is none }}
                 (
-                    {{ file_expression }} not in (select source_file from staged_files)
+                    source_rows._source_file not in (select source_file from staged_files)
                     or {{ cast_raw_value(loaded_at_column) }} >= (
                         select {{ dbt.dateadd('day', -var('incremental_lookback_days'), 'max(loaded_at)') }}
                         from {{ this }}
                     )
                 )
-            {%- if check_accounts %}
+            {%- for column_name in parents %}
             union all
             select {{ staged_replaced }}
             from {{ this }} as staged
-            left join known_accounts
-                on staged.account_id = known_accounts.known_account_id
+            left join parent_{{ column_name }}
+                on staged.{{ column_name }} = parent_{{ column_name }}.parent_key
             where
-                (staged.rejection_reason = 'unknown_account_id'
-                    and known_accounts.known_account_id is not null)
-                or (staged.rejection_reason is null and known_accounts.known_account_id is null)
-            {%- endif %}
+                (staged.rejection_reason in ('unknown_{{ column_name }}', 'orphaned_{{ column_name }}')
+                    and parent_{{ column_name }}.parent_accepted = 1)
+                or (
+                    staged.rejection_reason is null
+                    and staged.{{ column_name }} is not null
+                    and coalesce(parent_{{ column_name }}.parent_accepted, 0) = 0
+                )
+                {%- if column_name == 'account_id' %}
+                or staged.rejection_reason = 'before_account_created'
+                {%- for column in event_columns %}
+                or (
+                    staged.rejection_reason is null
+                    and cast(staged.{{ column.name }} as date) < parent_account_id.parent_created_date
+                )
+                {%- endfor %}
+                {%- endif %}
+            {%- endfor %}
         )
 {% endmacro %}
 
 {% macro _check_loaded_files_exist(source_relation) %}
-    {#- Fails an incremental run when a file staged before is gone: incrementally staged
-        tables are append-only, and a rewritten history needs `--full-refresh`. -#}
+    {#- Fails an incremental run when a file staged before is gone or was rewritten (its
+        size or modification time changed): incrementally staged tables are append-only,
+        and a rewritten history needs `--full-refresh`. -#}
     {%- if execute -%}
-        {%- set missing_files -%}
-            select source_file from {{ this }}
-            except
-            select {{ raw_source_file('source_rows') }} from {{ source_relation }} as source_rows
+        {%- set changed_files -%}
+            with staged as (
+                select distinct source_file, source_file_version from {{ this }}
+            ),
+
+            present as (
+                select distinct _source_file as source_file, _source_file_version as source_file_version
+                from {{ source_relation }}
+            )
+
+            select
+                staged.source_file,
+                case when present_names.source_file is null then 'gone' else 'rewritten' end as change
+            from staged
+            left join present
+                on staged.source_file = present.source_file
+                and staged.source_file_version = present.source_file_version
+            left join (select distinct source_file from present) as present_names
+                on staged.source_file = present_names.source_file
+            where present.source_file is null
+            order by staged.source_file
         {%- endset -%}
-        {%- set missing = run_query(missing_files).columns[0].values() | list -%}
-        {%- if missing | length > 0 -%}
-            {{ exceptions.raise_compiler_error(this.identifier ~ ' is staged incrementally from append-only files, but ' ~ missing | length ~ ' file(s) staged before are gone (' ~ (missing | sort | list)[:5] | join(', ') ~ '). Rebuild it with `dbt build --full-refresh --select ' ~ this.identifier ~ '+`.') }}
+        {%- set changed = run_query(changed_files) -%}
+        {%- if changed.rows | length > 0 -%}
+            {%- set described = [] -%}
+            {%- for row in changed.rows[:5] -%}
+                {%- do described.append(row[0] ~ ' (' ~ row[1] ~ ')') -%}
+            {%- endfor -%}
+            {{ exceptions.raise_compiler_error(this.identifier ~ ' is staged incrementally from append-only files, but ' ~ changed.rows | length ~ ' file(s) staged before are gone or were rewritten: ' ~ described | join(', ') ~ '. Rebuild it with `dbt build --full-refresh --select ' ~ this.identifier ~ '+`.') }}
         {%- endif -%}
     {%- endif -%}
 {% endmacro %}

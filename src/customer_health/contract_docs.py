@@ -27,19 +27,49 @@ NOTE = (
     "`models/staging/<source>/_<source>__sources.yml`: edit the YAML, then run the command.*"
 )
 FORMATS = """\
-## Formats
+## Files and tables
 
-- Write every column as text (a Parquet string column): staging casts and validates each
-  value.
-- Timestamps are ISO-8601. An offset (`2024-03-05T19:52:10+05:30`) is converted to UTC; no
-  offset means UTC.
-- Dates are `YYYY-MM-DD`, decimals use `.`, booleans are `true`/`false` (also `t/f`, `1/0`,
-  `yes/no`), and enums are matched case-insensitively.
-- Empty text counts as missing.
+- Each table is a folder `$HEALTH_RAW_DIR/<table>/` of `*.parquet` files (columns matched by
+  name across files) and/or `*.csv` files (comma-separated, with a header row; every value
+  read as text). Any other file in a table folder stops the run with its name; names
+  starting with `.` or `_` are left alone. On Spark the same folders are registered as
+  tables, or (with `HEALTH_REGISTER_RAW_TABLES=false`) the tables `<raw_schema>.<table>` are
+  read.
+- A **required** table must have at least one file; an **optional** table may be absent or
+  empty: it is then `not_available` in `rpt_raw_table_quality`, printed by the summary, and
+  its source adds nothing to the scores.
+- A required column must be in every file of its table; an optional column may be absent
+  (read as empty).
+- Before any model runs, a pre-flight compares every table folder with this contract and
+  stops with one message listing each missing required table and column, with its files.
+
+## Values
+
+Columns may be text or typed (integers, floats, decimals, dates, timestamps with or without
+a time zone, booleans): a typed value is read as its text and checked by the same rules.
+Nothing is coerced: a value that is not exactly valid is quarantined with a reason.
+
+- Integers: digits with an optional leading minus; no fraction (`12.6`), exponent (`1e3`),
+  hex (`0x10`), underscore (`1_0`) or `+`. At most 2,147,483,647 unless the column says
+  otherwise; a typed float that is a whole number (`12.0`) is that integer.
+- Decimals: digits with an optional minus and `.`, at most 6 significant decimals; no
+  exponent or thousands separator. Money columns have an upper bound (see `max`).
+- Dates are `YYYY-MM-DD`. Timestamps are ISO-8601: `YYYY-MM-DD`, then optionally `T` (or a
+  space) and `hh:mm[:ss[.fraction]]`, then `Z`, an offset `+hh[:mm]`/`-hh[:mm]` within
+  -12:00 .. +14:00 (converted to UTC), or nothing (UTC). `infinity`, `epoch` and years
+  beyond 9999 are not timestamps.
+- Booleans are `true`/`false` (also `t/f`, `1/0`, `yes/no`); enums are matched
+  case-insensitively. Empty text counts as missing.
 - Every table has `_loaded_at`, the time your loader wrote the row (Fivetran's
   `_fivetran_synced`, Airbyte's `_airbyte_extracted_at`, or the extract time). An event
-  timestamp later than it is impossible, and the row is rejected as `future_<column>`.
+  timestamp later than it is impossible (`future_<column>`); a `_loaded_at` more than
+  `load_time_tolerance_hours` (24) after the build's clock is too (`future_loaded_at`).
   Planned dates (contract end, invoice due, milestone plan) may lie in the future.
+- Any date before `min_plausible_date` (2000-01-01) is implausible (`too_early_<column>`),
+  and an event time before its account's creation day is `before_account_created`.
+- A row whose parent row (its account, user, contract, invoice or feature) does not exist is
+  `unknown_<column>`; one whose parent was quarantined is `orphaned_<column>`. Both count
+  toward the table's quarantined share instead of failing the build.
 - Rows that break the contract are quarantined with a reason, never dropped silently: see
   [Using your own data](own-data.md#bad-input-is-never-dropped-silently)."""
 
@@ -66,14 +96,16 @@ def _column_type(meta: Mapping[str, Any]) -> str:
     values = meta.get("values")
     if kind == "enum" and values:
         return f"enum ({', '.join(str(value) for value in values)})"
-    return kind
+    bounds = [f"{name} {meta[name]:,}" for name in ("min", "max") if meta.get(name) is not None]
+    return f"{kind} ({', '.join(bounds)})" if bounds else kind
 
 
 def render_table(source: str, table: Mapping[str, Any]) -> str:
     """One raw table: heading with its key, description, column table and row rules."""
     meta = _meta(table)
     key = ", ".join(f"`{column}`" for column in meta.get("primary_key") or [])
-    heading = f"#### `{source}.{table['name']}`"
+    required_table = "required" if meta.get("required", True) else "optional"
+    heading = f"#### `{source}.{table['name']}` ({required_table})"
     lines = [f"{heading} — key: {key}" if key else heading, ""]
     description = _text(table.get("description"))
     if description:

@@ -42,8 +42,8 @@ ENV_VARS: tuple[EnvVar, ...] = (
     EnvVar(
         "HEALTH_RAW_DIR",
         "data/raw",
-        "the raw extract: one folder of Parquet files per table",
-        ("dbt_project.yml", "macros", "Makefile"),
+        "the raw extract: one folder of Parquet or CSV files per table",
+        ("macros", "Makefile"),
     ),
     EnvVar(
         "HEALTH_DB_PATH",

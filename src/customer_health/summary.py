@@ -30,22 +30,34 @@ FRESHNESS_STYLES = {"warn": "yellow", "error": "red", "runtime error": "red"}
 
 
 def quality_table(con: duckdb.DuckDBPyConnection) -> Table:
-    """Rows per raw table: raw, staged, quarantined and the quarantined share."""
+    """Rows per raw table: raw, staged, quarantined, the quarantined share, and whether an
+    optional table is not available (absent or empty: its source is left out of the scores)."""
     table = Table(title="Raw data quality")
-    for column in ("source.table", "raw rows", "staged", "quarantined", "share"):
-        table.add_column(column, justify="left" if column == "source.table" else "right")
+    for column in ("source.table", "raw rows", "staged", "quarantined", "share", "status"):
+        table.add_column(
+            column,
+            justify="left" if column in ("source.table", "status") else "right",
+            no_wrap=column in ("source.table", "status"),
+        )
     rows = con.execute(
         """
         select source_name || '.' || table_name, raw_rows, staged_rows, quarantined_rows,
-               quarantined_share
+               quarantined_share, availability
         from marts.rpt_raw_table_quality
         order by source_name, table_name
         """
     ).fetchall()
-    for name, raw_rows, staged, quarantined, share in rows:
+    for name, raw_rows, staged, quarantined, share, availability in rows:
         style = "red" if share > 0.05 else "yellow" if share > 0.01 else ""
+        status = "not available" if availability == "not_available" else ""
         table.add_row(
-            name, f"{raw_rows:,}", f"{staged:,}", f"{quarantined:,}", f"{share:.2%}", style=style
+            name,
+            f"{raw_rows:,}",
+            f"{staged:,}",
+            f"{quarantined:,}",
+            f"{share:.2%}",
+            status,
+            style=style or ("dim" if status else ""),
         )
     return table
 

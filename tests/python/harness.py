@@ -155,6 +155,27 @@ def write_rows(path: Path, rows: list[dict[str, str | None]]) -> None:
     pq.write_table(table, path)
 
 
+def rewrite_typed(path: Path, select: str) -> None:
+    """Rewrite a raw Parquet file with typed columns, as a warehouse export holds them:
+    `select` reads `{file}` and casts (DuckDB SQL, UTC)."""
+    typed = path.with_suffix(".typed")
+    with duckdb.connect() as con:
+        con.execute("set TimeZone = 'UTC'")
+        con.execute(f"copy ({select.format(file=path)}) to '{typed}' (format parquet)")
+    typed.replace(path)
+
+
+def write_csv(table_dir: Path) -> None:
+    """Replace each Parquet file of a raw table folder by a CSV file with a header."""
+    with duckdb.connect() as con:
+        for part in sorted(table_dir.glob("*.parquet")):
+            con.execute(
+                f"copy (select * from read_parquet('{part}')) to '{part.with_suffix('.csv')}'"
+                " (header, delimiter ',')"
+            )
+            part.unlink()
+
+
 def first_raw_row(raw: Path, table: str) -> dict[str, str | None]:
     files = sorted((raw / table).glob("*.parquet"))
     row: dict[str, str | None] = pq.read_table(files[0]).slice(0, 1).to_pylist()[0]
@@ -165,11 +186,20 @@ def deliver_next_day(cache: Path, raw: Path) -> None:
     """The generator's next-day delivery: new part files, or new snapshots."""
     for table_dir in sorted(p for p in (cache / "next").iterdir() if p.is_dir()):
         target = raw / table_dir.name
-        if table_dir.name not in STREAMED:
+        if table_dir.name not in STREAMED and target.exists():
             shutil.rmtree(target)
         target.mkdir(exist_ok=True)
         for part in table_dir.glob("*.parquet"):
             shutil.copy2(part, target / part.name)
+
+
+def next_day_delivery(tmp: Path, *, accounts: int, days: int, seed: int) -> Path:
+    """The generator's delivery of day `days + 1` for the clean extract of `days` days
+    (generated under `tmp`), for `deliver_next_day`."""
+    generate(
+        Config(accounts=accounts, days=days, seed=seed, out=tmp / "raw", next_day_out=tmp / "next")
+    )
+    return tmp
 
 
 def extract_with_next_day(

@@ -9,7 +9,9 @@ It keeps the documented semantics the sync depends on:
   `errors` in `partial` mode;
 - a rolling-window rate limit answered with 429 and `Retry-After`;
 - property groups and definitions (list, batch create, patch);
-- injected faults: a status (5xx, 429) or a delay for the next requests, and a hold that
+- injected faults: a status (5xx, 429) or a delay for the next requests, a raw body (an
+  HTML page or other non-HubSpot answer, with any status), an error answer that echoes the
+  request's headers and URL back (as some proxies and debug servers do), and a hold that
   applies an upsert and then blocks before answering (a client killed mid-request).
 Companies are stored by object id; an upsert finds a company by its idProperty value.
 """
@@ -41,6 +43,11 @@ class Fault:
     status: int | None = None
     retry_after: float | None = None
     delay: float = 0.0
+    # Answered as it is (status 200 unless `status` says otherwise); nothing is applied.
+    body: str | None = None
+    content_type: str = "text/html; charset=utf-8"
+    # The error answer quotes the request's headers and URL.
+    echo: bool = False
 
 
 @dataclass
@@ -164,11 +171,17 @@ class HubSpotStub:
         if fault is not None:
             if fault.delay:
                 time.sleep(fault.delay)
+            if fault.body is not None:
+                exchange.raw(fault.status or 200, fault.body.encode(), fault.content_type)
+                return
             if fault.status is not None:
                 headers = (
                     {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
                 )
-                exchange.fail(fault.status, "INJECTED", f"injected HTTP {fault.status}", headers)
+                message = f"injected HTTP {fault.status}"
+                if fault.echo:
+                    message += f"; request {handler.path} with headers {dict(handler.headers)}"
+                exchange.fail(fault.status, "INJECTED", message, headers)
                 return
         try:
             body = json.loads(raw) if raw else None
@@ -365,11 +378,19 @@ class Exchange:
         self.reply(status, body, headers)
 
     def reply(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(body).encode()
+        self.raw(status, json.dumps(body).encode(), "application/json", headers)
+
+    def raw(
+        self,
+        status: int,
+        data: bytes,
+        content_type: str,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.stub._log(self, status)
         try:
             self.handler.send_response(status)
-            self.handler.send_header("Content-Type", "application/json")
+            self.handler.send_header("Content-Type", content_type)
             self.handler.send_header("Content-Length", str(len(data)))
             for name, value in (headers or {}).items():
                 self.handler.send_header(name, value)

@@ -1,13 +1,23 @@
 {%- set tables = raw_tables() -%}
 
+{#- Raw rows are counted in the files (stg_intake__raw_files), not in the
+    staged tables, so rows a staged table kept but the files no longer hold show up as a
+    broken reconciliation. -#}
 with raw_counts as (
 
     {%- for source_name, table_name in tables %}
     select
         '{{ source_name }}' as source_name,
         '{{ table_name }}' as table_name,
-        count(*) as raw_rows
-    from {{ ref('base_' ~ source_name ~ '__' ~ table_name) }}
+        {%- set required = not execute or raw_table_contract(source_name, table_name).required %}
+        {{ 'true' if required else 'false' }} as is_required,
+        (
+            select cast(coalesce(sum(raw_files.raw_rows), 0) as bigint) as file_rows
+            from {{ ref('stg_intake__raw_files') }} as raw_files
+            where
+                raw_files.source_name = '{{ source_name }}'
+                and raw_files.table_name = '{{ table_name }}'
+        ) as raw_rows
     {%- if not loop.last %}
     union all
     {%- endif %}
@@ -51,6 +61,11 @@ final as (
     select
         raw_counts.source_name,
         raw_counts.table_name,
+        raw_counts.is_required,
+        case
+            when raw_counts.raw_rows > 0 then 'available'
+            else 'not_available'
+        end as availability,
         raw_counts.raw_rows,
         staged_counts.staged_rows,
         quarantined_counts.quarantined_rows,

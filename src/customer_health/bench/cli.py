@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -170,11 +169,11 @@ def bench(preset: Preset, args: argparse.Namespace) -> dict[str, Any]:
     run = cache / "run"
     if not rawdata.is_cached(cache, preset.accounts, preset.days, preset.seed):
         console.print(f"[bold]{preset.name}[/]: generating {preset.accounts:,} x {preset.days}")
-        shutil.rmtree(cache, ignore_errors=True)
-        cache.mkdir(parents=True)
+        rawdata.remove_folder(cache)
+        rawdata.make_folder(cache)
         rawdata.generate(cache, preset.accounts, preset.days, preset.seed, cache / "generate.log")
-    shutil.rmtree(run, ignore_errors=True)
-    run.mkdir(parents=True)
+    rawdata.remove_folder(run)
+    rawdata.make_folder(run)
     raw = run / "raw"
     rawdata.link_extract(cache, raw)
 
@@ -248,7 +247,11 @@ def main(argv: Sequence[str] | None = None, prog: str = "customer-health bench")
     if args.report_only:
         presets, args.docs = [], True
     for preset in presets:
-        result = bench(preset, args)
+        try:
+            result = bench(preset, args)
+        except rawdata.NotBenchFolderError as exc:
+            console.print(f"[red]{exc}[/]")
+            return 1
         path = results_dir / f"{preset.name}.json"
         path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
         console.print(f"[bold]{preset.name}[/]: results in {path}")

@@ -3,6 +3,10 @@
 The cache holds ``raw/`` (the extract) and ``next/`` (the delivery of the following day,
 from the generator's ``--next-day-out``). A run gets its own folder of symbolic links, so
 appending the new day never changes the cache.
+
+The bench deletes only what it created: a folder it makes holds ``_bench.json`` naming the
+bench, and a folder without it is refused, never removed; a table folder of a run is
+emptied only when it holds nothing but the bench's links.
 """
 
 from __future__ import annotations
@@ -18,6 +22,63 @@ from customer_health.generator.contract import TABLE_NAMES
 from customer_health.generator.generator import STREAMED
 
 MANIFEST = "_manifest.json"
+# The file that marks a folder the bench created (and so may delete).
+BENCH_MARKER = "_bench.json"
+BENCH = "customer-health bench"
+
+
+class NotBenchFolderError(Exception):
+    """A folder the bench would delete holds something the bench did not create."""
+
+
+def make_folder(path: Path) -> None:
+    """Create the new folder ``path`` and mark it as the bench's."""
+    path.mkdir(parents=True)
+    marker = {"created_by": BENCH}
+    (path / BENCH_MARKER).write_text(json.dumps(marker) + "\n", encoding="utf-8")
+
+
+def is_bench_folder(path: Path) -> bool:
+    """Whether ``path`` is a real folder whose marker parses and names the bench."""
+    marker = path / BENCH_MARKER
+    if path.is_symlink() or not path.is_dir() or marker.is_symlink() or not marker.is_file():
+        return False
+    try:
+        data = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("created_by") == BENCH
+
+
+def _refuse(path: Path) -> NotBenchFolderError:
+    return NotBenchFolderError(
+        f"{path} was not created by the benchmark (it has no {BENCH_MARKER} of the "
+        "bench's), so it is left untouched: remove it yourself or choose another --cache"
+    )
+
+
+def remove_folder(path: Path) -> None:
+    """Delete a folder the bench created; nothing to do when it is missing.
+
+    Raises ``NotBenchFolderError`` for anything else at ``path``.
+    """
+    if not path.exists() and not path.is_symlink():
+        return
+    if not is_bench_folder(path):
+        raise _refuse(path)
+    shutil.rmtree(path)
+
+
+def _remove_links(folder: Path) -> None:
+    """Empty and remove a run's table folder, which holds only the bench's links."""
+    if folder.is_symlink() or not folder.is_dir():
+        raise _refuse(folder)
+    entries = list(folder.iterdir())
+    if not all(entry.is_symlink() for entry in entries):
+        raise _refuse(folder)
+    for entry in entries:
+        entry.unlink()
+    folder.rmdir()
 
 
 def read_manifest(folder: Path) -> dict[str, Any] | None:
@@ -68,9 +129,15 @@ def _link_parts(source: Path, target: Path) -> None:
 
 
 def link_extract(cache: Path, run_raw: Path) -> None:
-    """Fill ``run_raw`` with links to the cached extract (replacing what was there)."""
-    shutil.rmtree(run_raw, ignore_errors=True)
-    run_raw.mkdir(parents=True)
+    """Fill ``run_raw``, in a run folder of the bench, with links to the cached extract
+    (replacing what was there)."""
+    if not is_bench_folder(run_raw.parent):
+        raise _refuse(run_raw.parent)
+    if run_raw.is_symlink():
+        run_raw.unlink()
+    elif run_raw.exists():
+        shutil.rmtree(run_raw)
+    run_raw.mkdir()
     for table in TABLE_NAMES:
         _link_parts(cache / "raw" / table, run_raw / table)
     (run_raw / MANIFEST).symlink_to((cache / "raw" / MANIFEST).resolve())
@@ -91,7 +158,7 @@ def append_next_day(cache: Path, run_raw: Path) -> str:
             for part in sorted((nxt / table).glob("*.parquet")):
                 (run_raw / table / part.name).symlink_to(part.resolve())
         else:
-            shutil.rmtree(run_raw / table)
+            _remove_links(run_raw / table)
             _link_parts(nxt / table, run_raw / table)
     return str(manifest["delivery_date"])
 

@@ -10,10 +10,12 @@ from pathlib import Path
 import duckdb
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from customer_health import settings
 from customer_health.crm_sync.hubspot import (
     MAX_BATCH_INPUTS,
+    ApiBaseError,
     HubSpotClient,
     HubSpotError,
     RetryPolicy,
@@ -26,6 +28,9 @@ from customer_health.crm_sync.properties import (
     option_values,
     property_definitions,
 )
+from customer_health.crm_sync.redact import redact, secrets_of
+from customer_health.crm_sync.release import ReleaseError, payload_source
+from customer_health.crm_sync.state import StateFileError, read_audit
 from customer_health.crm_sync.sync import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -41,15 +46,18 @@ from customer_health.dbt_artifacts import BuildCheckError, read_manifest
 DESCRIPTION = """\
 Sync health scores to HubSpot companies (or to a CSV/JSONL file): only rows of the dbt
 model sync_crm_account_health whose properties changed since the CRM last confirmed them.
+The rows come from the published release (the served database BI tools read); the sync
+refuses when the latest dbt build was not published.
 
 Environment: HUBSPOT_ACCESS_TOKEN (private-app token, sent as a Bearer header and never
-printed), HUBSPOT_API_BASE (default https://api.hubapi.com), HEALTH_DB_PATH (the warehouse),
-HEALTH_SYNC_STATE_PATH (the sync state and audit file).
+printed), HUBSPOT_API_BASE (default https://api.hubapi.com; https only, plain http only to
+a loopback host), HEALTH_SERVING_DIR (the published release), HEALTH_DB_PATH (the build
+database, never read by the sync), HEALTH_SYNC_STATE_PATH (the sync state and audit file).
 
 Exit codes: 0 every changed row delivered (or nothing to send); 1 some rows rejected or
-undelivered (recorded, retried on the next run); 2 refused before sending (failing tests in
-the last dbt build, bad configuration or payload); 3 stopped by an API error no retry fixes;
-130 interrupted (Ctrl-C).
+undelivered (recorded, retried on the next run); 2 refused before sending (the latest build
+not published, failing tests in it, bad configuration, payload or state file); 3 stopped by
+an API error no retry fixes; 130 interrupted (Ctrl-C).
 """
 
 
@@ -71,10 +79,18 @@ def add_common(parser: argparse.ArgumentParser, config: settings.Settings) -> No
         "$DBT_TARGET_PATH or %(default)s)",
     )
     parser.add_argument(
+        "--serving-dir",
+        type=Path,
+        default=config.serving_dir,
+        help="the published release: release.json and the served database (default: "
+        "$HEALTH_SERVING_DIR or %(default)s)",
+    )
+    parser.add_argument(
         "--db",
         type=Path,
-        default=config.build_db,
-        help="the warehouse, opened read-only (default: $HEALTH_DB_PATH or %(default)s)",
+        default=None,
+        help="read the payload from this existing database instead of the served one, "
+        "read-only; never the build database (default: the published release's)",
     )
     add_state_db(parser, config)
     parser.add_argument(
@@ -196,10 +212,28 @@ def retry_policy(args: argparse.Namespace) -> RetryPolicy:
     )
 
 
+def secrets(args: argparse.Namespace) -> tuple[str, ...]:
+    """The configuration's literal secrets, for `redact`."""
+    config: settings.Settings = args.config
+    return secrets_of(config.hubspot_token, config.hubspot_api_base)
+
+
+def show(
+    console: Console, text: str, secret_values: Sequence[str], prefix: str = "", style: str = ""
+) -> None:
+    """A message, redacted, on one line: `prefix` in `style`, then the text as it is (no
+    markup is read from it)."""
+    line = Text(prefix, style=style) if prefix else Text()
+    line.append(redact(text, secret_values))
+    console.print(line, soft_wrap=True, highlight=False)
+
+
 def command_sync(args: argparse.Namespace, out: Console, err: Console) -> int:
     sync_settings = SyncSettings(
         target_dir=args.target_path,
+        serving_dir=args.serving_dir,
         db_path=args.db,
+        build_db=args.config.build_db,
         state_path=args.state_db,
         id_property=args.id_property,
         batch_size=args.batch_size,
@@ -214,10 +248,17 @@ def command_sync(args: argparse.Namespace, out: Console, err: Console) -> int:
     )
     try:
         report = run_sync(sync_settings, args.config.hubspot_token, on_batch=progress(err))
-    except (PayloadError, BuildCheckError, ConfigError, ValueError) as exc:
-        err.print(f"[red]Refused, nothing sent:[/red] {exc}", highlight=False)
+    except (
+        PayloadError,
+        BuildCheckError,
+        ReleaseError,
+        StateFileError,
+        ConfigError,
+        ValueError,
+    ) as exc:
+        show(err, str(exc), secrets(args), "Refused, nothing sent: ", "red")
         return EXIT_REFUSED
-    print_report(report, out)
+    print_report(report, out, secrets(args))
     return report.exit_code
 
 
@@ -231,13 +272,19 @@ def progress(err: Console, every: int = 50) -> Callable[[int, int], None]:
     return report
 
 
-def print_report(report: SyncReport, out: Console) -> None:
+def print_report(report: SyncReport, out: Console, secret_values: Sequence[str] = ()) -> None:
     counts = report.counts
     title = "CRM sync (dry run: nothing sent or recorded)" if report.dry_run else "CRM sync"
     table = Table(title=title, show_header=False)
     table.add_column("what")
     table.add_column("rows", justify="right")
-    table.add_row("destination", report.destination)
+    table.add_row("destination", Text(redact(report.destination, secret_values)))
+    if report.release is not None:
+        release = report.release
+        table.add_row(
+            "release",
+            Text(f"{release.release_id} (scores as of {release.as_of_date or 'unknown'})"),
+        )
     rows = [
         ("rows considered", counts.rows_considered),
         ("planned creates", counts.planned_creates),
@@ -258,29 +305,32 @@ def print_report(report: SyncReport, out: Console) -> None:
         table.add_row(name, f"{value:,}")
     out.print(table)
     for error in report.errors[:10]:
-        out.print(
+        show(
+            out,
             f"  {error.error_kind} {error.record_id}: HTTP {error.http_status} "
             f"{error.category or ''} {error.message}",
-            highlight=False,
-            markup=False,
+            secret_values,
         )
     if len(report.errors) > 10:
         out.print(f"  ... and {len(report.errors) - 10} more (customer-health audit)")
     style = "green" if report.exit_code == EXIT_OK else "red"
     run = f" (run {report.run_id})" if report.run_id else ""
-    out.print(f"[{style}]{report.status}[/{style}]{run}: {report.summary}", highlight=False)
+    show(out, f"{run}: {report.summary}", secret_values, report.status, style)
 
 
 def command_properties(args: argparse.Namespace, out: Console, err: Console) -> int:
     try:
         manifest = read_manifest(args.target_path)
         model = load_payload_model(manifest)
-        definitions = property_definitions(manifest, model, args.db, args.group, args.id_property)
-    except (PayloadError, BuildCheckError, duckdb.Error) as exc:
-        err.print(f"[red]Cannot describe the properties:[/red] {exc}", highlight=False)
+        _, database = payload_source(
+            args.target_path, args.serving_dir, args.db, args.config.build_db
+        )
+        definitions = property_definitions(manifest, model, database, args.group, args.id_property)
+    except (PayloadError, BuildCheckError, ReleaseError, duckdb.Error) as exc:
+        show(err, str(exc), secrets(args), "Cannot describe the properties: ", "red")
         return EXIT_REFUSED
     if not args.apply:
-        out.print_json(json.dumps({"inputs": definitions}))
+        out.print_json(redact(json.dumps({"inputs": definitions}), secrets(args)))
         return EXIT_OK
     token = args.config.hubspot_token
     if not token:
@@ -288,8 +338,11 @@ def command_properties(args: argparse.Namespace, out: Console, err: Console) -> 
         return EXIT_REFUSED
     try:
         return apply_properties(args, token, definitions, out)
+    except ApiBaseError as exc:
+        show(err, str(exc), secrets(args), "Refused: ", "red")
+        return EXIT_REFUSED
     except (HubSpotError, TransientError) as exc:
-        err.print(f"[red]Stopped:[/red] {exc}", highlight=False)
+        show(err, str(exc), secrets(args), "Stopped: ", "red")
         return EXIT_FAILED
 
 
@@ -322,35 +375,27 @@ def apply_properties(
             elif item.get("options") is not None and option_values(current) != option_values(item):
                 client.update_property(name, {"options": item["options"]})
                 updated.append(name)
-    out.print(
+    show(
+        out,
         f"group {args.group}: {'created' if created_group else 'exists'}; "
         f"properties created: {len(missing)}, options updated: {len(updated)} {updated}, "
         f"unchanged: {len(definitions) - len(missing) - len(updated) - len(conflicts)}",
-        highlight=False,
+        secrets(args),
     )
     for conflict in conflicts:
-        out.print(f"[red]conflict:[/red] {conflict}", highlight=False)
+        show(out, conflict, secrets(args), "conflict: ", "red")
     return EXIT_FAILED if conflicts else EXIT_OK
 
 
 def command_audit(args: argparse.Namespace, out: Console, err: Console) -> int:
     if not args.state_db.is_file():
-        err.print(f"no sync state at {args.state_db}: no sync has run")
+        show(err, f"no sync state at {args.state_db}: no sync has run", secrets(args))
         return EXIT_REFUSED
-    with duckdb.connect(str(args.state_db), read_only=True) as con:
-        runs = con.execute(
-            "select run_id, destination, status, rows_considered, planned_creates, "
-            "planned_updates, rows_unchanged, rows_sent, rows_succeeded, rows_rejected, "
-            "rows_undelivered, requests, retries, started_at, finished_at "
-            "from crm_sync_runs order by started_at desc limit ?",
-            [args.runs],
-        ).fetchall()
-        run_id = args.run_id or (runs[0][0] if runs else None)
-        rejections = con.execute(
-            "select record_id, error_kind, http_status, category, message "
-            "from crm_sync_rejections where run_id = ? order by record_id",
-            [run_id],
-        ).fetchall()
+    try:
+        runs, run_id, rejections = read_audit(args.state_db, args.runs, args.run_id)
+    except StateFileError as exc:
+        show(err, str(exc), secrets(args), "Cannot read the audit: ", "red")
+        return EXIT_REFUSED
     table = Table(title="Sync runs (newest first, UTC)")
     for column in (
         "run",
@@ -384,7 +429,12 @@ def command_audit(args: argparse.Namespace, out: Console, err: Console) -> int:
         for column in ("record", "kind", "HTTP", "category", "message"):
             rejected.add_column(column)
         for row in rejections:
-            rejected.add_row(*(str(value) if value is not None else "" for value in row))
+            rejected.add_row(
+                *(
+                    Text(redact(str(value), secrets(args)) if value is not None else "")
+                    for value in row
+                )
+            )
         out.print(rejected)
     return EXIT_OK
 

@@ -1,15 +1,24 @@
 """HubSpot CRM client: batch upserts under a rate limit, bounded retries, bad-row isolation.
 
-The access token is sent only in the Authorization header. It is never part of a message,
-an exception or the object's repr.
+The access token is sent only in the Authorization header, and only over https (plain http
+to a loopback host, for a local stand-in). Every message, exception and the object's repr
+pass through `redact`: neither the token nor credentials in the base URL appear in them,
+even when the server echoes the request back.
+
+A batch counts as delivered only when HubSpot's answer says so in its documented shape:
+`{"status": "COMPLETE", "results": [{"id": ..., "properties": {<idProperty>: <id>, ...}}]}`
+(and `errors` beside `results` in a 207). Any other answer leaves the batch's records
+undelivered, to be sent again.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from tenacity import (
@@ -22,14 +31,51 @@ from tenacity import (
 
 from customer_health.crm_sync.payload import Record
 from customer_health.crm_sync.ratelimit import SlidingWindowLimiter
+from customer_health.crm_sync.redact import redact, secrets_of
 
 MAX_BATCH_INPUTS = 100
 # A rejection of the batch's content: split the batch to find the bad rows.
 SPLITTABLE_STATUSES = frozenset({400, 409, 413, 422})
+# The batch status of an answer whose results are final.
+COMPLETE = "COMPLETE"
+# How much of an unexpected answer's body a message quotes.
+BODY_EXCERPT = 200
 
 
 class HubSpotError(Exception):
     """A failure no retry or split can fix (bad token, missing scope, wrong URL)."""
+
+
+class ApiBaseError(ValueError):
+    """The API base URL is not one the token may be sent to."""
+
+
+def is_loopback(host: str) -> bool:
+    """localhost, 127.0.0.0/8 or ::1."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_api_base(url: str) -> None:
+    """ApiBaseError unless `url` is https, or plain http to a loopback host."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        host = None
+    if not host:
+        raise ApiBaseError(f"HUBSPOT_API_BASE {redact(url)!r} is not a URL with a host")
+    scheme = parts.scheme.lower()
+    if scheme == "https" or (scheme == "http" and is_loopback(host)):
+        return
+    raise ApiBaseError(
+        f"HUBSPOT_API_BASE must be an https URL (plain http only to localhost, 127.0.0.0/8 "
+        f"or ::1), not {redact(url)}"
+    )
 
 
 class TransientError(Exception):
@@ -90,20 +136,87 @@ class BatchOutcome:
         self.errors.extend(other.errors)
 
 
-def error_text(response: httpx.Response) -> tuple[str | None, str]:
-    """(category, message) of a HubSpot error response, or the status line."""
+def excerpt(response: httpx.Response) -> str:
+    """The start of a response body on one line."""
+    text = " ".join(response.text.split())
+    return text[:BODY_EXCERPT] + ("..." if len(text) > BODY_EXCERPT else "")
+
+
+def error_text(response: httpx.Response, secrets: Sequence[str] = ()) -> tuple[str | None, str]:
+    """(category, message) of a HubSpot error response, or the status line, redacted."""
     try:
         body = response.json()
     except ValueError:
-        return None, f"HTTP {response.status_code}: {response.text[:300]}"
+        return None, redact(f"HTTP {response.status_code}: {excerpt(response)}", secrets)
     if not isinstance(body, dict):
         return None, f"HTTP {response.status_code}"
     category = body.get("category") or body.get("errorType")
     message = str(body.get("message") or f"HTTP {response.status_code}")
-    details = [str(item.get("message")) for item in body.get("errors") or [] if item.get("message")]
+    errors = body.get("errors")
+    details = [
+        str(item["message"])
+        for item in (errors if isinstance(errors, list) else [])
+        if isinstance(item, dict) and item.get("message")
+    ]
     if details:
         message += " (" + "; ".join(details[:5]) + ")"
-    return category, message
+    return (
+        redact(category, secrets) if isinstance(category, str) else None,
+        redact(message, secrets),
+    )
+
+
+def batch_results(body: Any, id_property: str) -> dict[str, str] | None:
+    """external id -> CRM object id of each result of a batch answer in HubSpot's documented
+    shape (`status` COMPLETE, `results` of objects with an `id` and `properties` holding
+    the idProperty's value); None for any other shape."""
+    if not isinstance(body, dict) or body.get("status") != COMPLETE:
+        return None
+    results = body.get("results")
+    if not isinstance(results, list):
+        return None
+    found: dict[str, str] = {}
+    for result in results:
+        if not isinstance(result, dict):
+            return None
+        object_id, properties = result.get("id"), result.get("properties")
+        if not isinstance(object_id, str | int) or isinstance(object_id, bool):
+            return None
+        if not isinstance(properties, dict):
+            return None
+        key = properties.get(id_property)
+        if not isinstance(key, str) or not key or not str(object_id):
+            return None
+        found[key] = str(object_id)
+    return found
+
+
+def batch_errors(body: Any) -> dict[str, tuple[str | None, str]] | None:
+    """record id -> (category, message) of each error of a 207 answer, named by the
+    error's `context` (`ids`, `objectWriteTraceId` or `id` lists); None for another shape."""
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if not isinstance(errors, list):
+        return None
+    rejected: dict[str, tuple[str | None, str]] = {}
+    for error in errors:
+        if not isinstance(error, dict):
+            return None
+        context = error.get("context") or {}
+        if not isinstance(context, dict):
+            return None
+        category, message = error.get("category"), error.get("message")
+        for key in ("ids", "objectWriteTraceId", "id"):
+            names = context.get(key)
+            if names is None:
+                continue
+            if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+                return None
+            for name in names:
+                rejected[name] = (
+                    category if isinstance(category, str) else None,
+                    str(message) if message else "rejected without a message",
+                )
+    return rejected
 
 
 def parse_retry_after(value: str | None, default: float) -> float:
@@ -133,6 +246,8 @@ class HubSpotClient:
     ) -> None:
         if not token:
             raise HubSpotError("HUBSPOT_ACCESS_TOKEN is empty")
+        check_api_base(base_url)
+        self.secrets = secrets_of(token, base_url)
         self.id_property = id_property
         self.object_type = object_type
         self.policy = policy or RetryPolicy()
@@ -172,7 +287,13 @@ class HubSpotClient:
         )
 
     def __repr__(self) -> str:
-        return f"HubSpotClient({self._http.base_url!s}, object_type={self.object_type!r})"
+        return self.redact(
+            f"HubSpotClient({self._http.base_url!s}, object_type={self.object_type!r})"
+        )
+
+    def redact(self, text: str) -> str:
+        """`text` without this client's token and base-URL credentials."""
+        return redact(text, self.secrets)
 
     def close(self) -> None:
         self._http.close()
@@ -201,7 +322,7 @@ class HubSpotClient:
             )
             raise RateLimitedError(f"{method} {path}: HTTP 429 (rate limited)", retry_after)
         if response.status_code >= 500:
-            _, message = error_text(response)
+            _, message = error_text(response, self.secrets)
             raise TransientError(f"{method} {path}: {message}", response.status_code)
         return response
 
@@ -228,15 +349,17 @@ class HubSpotClient:
         )
         response: httpx.Response = retrying(self._attempt, method, path, body)
         if response.status_code in (401, 403):
-            _, message = error_text(response)
+            _, message = error_text(response, self.secrets)
             raise HubSpotError(
                 f"HubSpot refused the token (HTTP {response.status_code}: {message}); check "
                 "HUBSPOT_ACCESS_TOKEN and the private app's scopes"
             )
         if response.status_code in (404, 405):
             raise HubSpotError(
-                f"{method} {self._http.base_url}{path} answered HTTP {response.status_code}; "
-                "check HUBSPOT_API_BASE"
+                self.redact(
+                    f"{method} {self._http.base_url}{path} answered HTTP "
+                    f"{response.status_code}; check HUBSPOT_API_BASE"
+                )
             )
         return response
 
@@ -274,16 +397,16 @@ class HubSpotClient:
                         "undelivered",
                         exc.status,
                         None,
-                        f"{exc} (after {self.policy.max_attempts} attempts)",
+                        self.redact(f"{exc} (after {self.policy.max_attempts} attempts)"),
                     )
                     for record_id in ids
                 ]
             )
         if response.status_code in (200, 201):
-            return BatchOutcome(succeeded=self._object_ids(response, ids))
+            return self._complete(response, ids)
         if response.status_code == 207:
             return self._multi_status(response, ids)
-        category, message = error_text(response)
+        category, message = error_text(response, self.secrets)
         if response.status_code in SPLITTABLE_STATUSES and len(records) > 1:
             middle = len(records) // 2
             outcome = self.upsert(records[:middle])
@@ -297,48 +420,60 @@ class HubSpotClient:
             ]
         )
 
-    def _result_ids(self, body: Any) -> dict[str, str | None]:
-        """external id -> CRM object id of each result in a batch response, keyed by the
-        objectWriteTraceId echoed back or the idProperty value."""
-        found: dict[str, str | None] = {}
-        results = body.get("results") if isinstance(body, dict) else None
-        for result in results or []:
-            key = result.get("objectWriteTraceId") or (result.get("properties") or {}).get(
-                self.id_property
-            )
-            if key is not None:
-                object_id = result.get("id")
-                found[str(key)] = str(object_id) if object_id is not None else None
-        return found
+    def _undelivered(self, response: httpx.Response, ids: list[str], reason: str) -> BatchOutcome:
+        """Every record of the batch undelivered: the answer does not confirm them."""
+        message = self.redact(
+            f"the answer {reason}; sent again next run: {excerpt(response) or '(empty body)'}"
+        )
+        return BatchOutcome(
+            errors=[
+                RecordError(record_id, "undelivered", response.status_code, None, message)
+                for record_id in ids
+            ]
+        )
 
-    def _object_ids(self, response: httpx.Response, ids: list[str]) -> dict[str, str | None]:
-        """Every record of a 200 succeeded; the CRM object id where the response names it."""
+    def _body(self, response: httpx.Response) -> Any:
+        """The answer's JSON, or None when it is not JSON."""
         try:
-            found = self._result_ids(response.json())
+            return response.json()
         except ValueError:
-            found = {}
-        return {record_id: found.get(record_id) for record_id in ids}
+            return None
+
+    def _complete(self, response: httpx.Response, ids: list[str]) -> BatchOutcome:
+        """200/201: the batch is confirmed only when the answer is HubSpot's batch JSON
+        with a result for every record (matched by the idProperty value)."""
+        found = batch_results(self._body(response), self.id_property)
+        if found is None:
+            return self._undelivered(response, ids, "is not HubSpot's batch response")
+        missing = [record_id for record_id in ids if record_id not in found]
+        if missing:
+            return self._undelivered(
+                response, ids, f"has no result for {len(missing)} of the {len(ids)} records"
+            )
+        return BatchOutcome(succeeded={record_id: found[record_id] for record_id in ids})
 
     def _multi_status(self, response: httpx.Response, ids: list[str]) -> BatchOutcome:
         """207: some records in `results`, others in `errors` (named by context ids or the
-        objectWriteTraceId); a record in neither is undelivered, to be sent again."""
-        body = response.json()
-        rejected: dict[str, tuple[str | None, str]] = {}
-        for error in body.get("errors") or []:
-            context = error.get("context") or {}
-            names = [
-                *(context.get("ids") or []),
-                *(context.get("objectWriteTraceId") or []),
-                *(context.get("id") or []),
-            ]
-            for name in names:
-                rejected[str(name)] = (error.get("category"), str(error.get("message")))
-        succeeded = self._result_ids(body)
+        objectWriteTraceId); a record in neither is undelivered, to be sent again. An answer
+        of another shape leaves the whole batch undelivered."""
+        body = self._body(response)
+        succeeded = batch_results(body, self.id_property)
+        rejected = batch_errors(body)
+        if succeeded is None or rejected is None:
+            return self._undelivered(response, ids, "is not HubSpot's multi-status response")
         outcome = BatchOutcome()
         for record_id in ids:
             if record_id in rejected:
                 category, message = rejected[record_id]
-                outcome.errors.append(RecordError(record_id, "rejected", 207, category, message))
+                outcome.errors.append(
+                    RecordError(
+                        record_id,
+                        "rejected",
+                        207,
+                        self.redact(category) if category is not None else None,
+                        self.redact(message),
+                    )
+                )
             elif record_id in succeeded:
                 outcome.succeeded[record_id] = succeeded[record_id]
             else:
@@ -351,8 +486,16 @@ class HubSpotClient:
 
     def list_properties(self) -> dict[str, dict[str, Any]]:
         response = self.request("GET", f"/crm/v3/properties/{self.object_type}")
-        response.raise_for_status()
-        return {item["name"]: item for item in response.json().get("results") or []}
+        self._raise_for(response)
+        body = self._body(response)
+        results = body.get("results") if isinstance(body, dict) else None
+        if not isinstance(results, list) or not all(
+            isinstance(item, dict) and isinstance(item.get("name"), str) for item in results
+        ):
+            raise HubSpotError(
+                self.redact(f"the property list is not HubSpot's JSON: {excerpt(response)}")
+            )
+        return {item["name"]: item for item in results}
 
     def create_group(self, name: str, label: str) -> bool:
         """Create the property group; False when it exists already."""
@@ -378,8 +521,7 @@ class HubSpotClient:
         response = self.request("PATCH", f"/crm/v3/properties/{self.object_type}/{name}", changes)
         self._raise_for(response)
 
-    @staticmethod
-    def _raise_for(response: httpx.Response) -> None:
+    def _raise_for(self, response: httpx.Response) -> None:
         if response.status_code >= 300:
-            _, message = error_text(response)
+            _, message = error_text(response, self.secrets)
             raise HubSpotError(f"HTTP {response.status_code}: {message}")

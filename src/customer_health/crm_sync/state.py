@@ -6,22 +6,29 @@
 - crm_sync_rejections: one row per record a run could not deliver, with the API's message.
 
 The file has one writer at a time, so two syncs cannot run at once on the same state.
+Every text written here passes through `redact`. A state file that cannot be opened (locked
+by another process, not a DuckDB file, or holding other tables of these names) raises
+StateFileError, whose message is one line naming the file.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
 
 from customer_health.crm_sync.hubspot import RecordError
 from customer_health.crm_sync.payload import Record
+from customer_health.crm_sync.redact import redact
 
 SCHEMA = """
 create table if not exists crm_sync_runs (
@@ -69,6 +76,80 @@ create table if not exists crm_sync_rejections (
 """
 
 
+class StateFileError(Exception):
+    """The state file cannot be opened or is not a sync state file."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        lines = [line.strip() for line in reason.splitlines() if line.strip()]
+        super().__init__(f"cannot use the sync state file {path}: {' '.join(lines)[:300]}")
+        self.path = path
+
+
+def describe(exc: Exception) -> str:
+    """Why DuckDB could not use the file, in a few words."""
+    text = str(exc)
+    if "lock" in text.lower():
+        holder = re.search(r"lock is held in (.*?\(PID \d+\))", text)
+        held = f": held by {holder.group(1)}" if holder else ""
+        return f"it is locked by another process (another sync running?){held}"
+    if "not a valid DuckDB database file" in text:
+        return "it is not a DuckDB database file (corrupt, or another kind of file)"
+    return text
+
+
+def table_columns(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    """table -> its columns in order, for the state tables that exist."""
+    rows = con.execute(
+        "select table_name, column_name from information_schema.columns "
+        "where table_schema = 'main' and starts_with(table_name, 'crm_sync_') "
+        "order by table_name, ordinal_position"
+    ).fetchall()
+    found: dict[str, list[str]] = {}
+    for table, column in rows:
+        found.setdefault(str(table), []).append(str(column))
+    return found
+
+
+@cache
+def expected_columns() -> dict[str, list[str]]:
+    """The columns SCHEMA gives each state table."""
+    with duckdb.connect(":memory:") as con:
+        con.execute(SCHEMA)
+        return table_columns(con)
+
+
+def check_tables(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """StateFileError unless each state table that exists has SCHEMA's columns."""
+    expected = expected_columns()
+    for table, columns in table_columns(con).items():
+        if table in expected and columns != expected[table]:
+            raise StateFileError(
+                path, f"its table {table} is not a sync state table (columns {columns})"
+            )
+
+
+def connect_state(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """A checked connection to the state file (created when writable and absent);
+    StateFileError when the file cannot be used."""
+    try:
+        if not read_only:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(str(path), read_only=read_only)
+    except (duckdb.Error, OSError) as exc:
+        raise StateFileError(path, describe(exc)) from None
+    try:
+        if not read_only:
+            con.execute(SCHEMA)
+        check_tables(con, path)
+    except duckdb.Error as exc:
+        con.close()
+        raise StateFileError(path, describe(exc)) from None
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
 def properties_json(record: Record) -> str:
     return json.dumps(record.properties, sort_keys=True, ensure_ascii=False)
 
@@ -97,9 +178,10 @@ def confirmed_hashes(path: Path, destination: str) -> dict[str, str]:
     """record id -> confirmed payload hash, read-only (empty without a state file)."""
     if not path.is_file():
         return {}
-    with duckdb.connect(str(path), read_only=True) as con:
+    with connect_state(path, read_only=True) as con:
         exists = con.execute(
-            "select count(*) from information_schema.tables where table_name = 'crm_sync_state'"
+            "select count(*) from information_schema.tables "
+            "where table_schema = 'main' and table_name = 'crm_sync_state'"
         ).fetchone()
         if not exists or not exists[0]:
             return {}
@@ -115,23 +197,21 @@ def read_confirmed(con: duckdb.DuckDBPyConnection, destination: str) -> dict[str
 
 
 class SyncState:
-    """The writable state file for one run."""
+    """The writable state file for one run. Texts it stores are redacted of `secrets`
+    (and of the patterns `redact` knows)."""
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self.con = duckdb.connect(str(path))
-        except duckdb.IOException as exc:
-            raise RuntimeError(
-                f"cannot open the sync state {path} ({exc}); is another sync running?"
-            ) from exc
-        self.con.execute(SCHEMA)
+    def __init__(self, path: Path, secrets: Iterable[str] = ()) -> None:
+        self.secrets = tuple(secrets)
+        self.con = connect_state(path, read_only=False)
 
     def close(self) -> None:
         self.con.close()
 
+    def redact(self, text: str) -> str:
+        return redact(text, self.secrets)
+
     def confirmed_hashes(self, destination: str) -> dict[str, str]:
-        return read_confirmed(self.con, destination)
+        return read_confirmed(self.con, self.redact(destination))
 
     def mark_interrupted(self) -> int:
         """Close the audit rows of runs that were killed (still `running`)."""
@@ -146,7 +226,7 @@ class SyncState:
         self.con.execute(
             "insert into crm_sync_runs (run_id, destination, mode, status, started_at) "
             "values (?, ?, ?, 'running', ?)",
-            [run_id, destination, mode, utc_now()],
+            [run_id, self.redact(destination), mode, utc_now()],
         )
         return run_id
 
@@ -194,7 +274,7 @@ class SyncState:
                     # a response that names no object id keeps the one known
                     "crm_object_id = coalesce(excluded.crm_object_id, crm_object_id), "
                     "run_id = excluded.run_id, synced_at = excluded.synced_at",
-                    [destination, run_id, utc_now()],
+                    [self.redact(destination), run_id, utc_now()],
                 )
                 self.con.unregister("confirmed_batch")
             self.update_counts(run_id, counts)
@@ -214,12 +294,12 @@ class SyncState:
         rows = [
             [
                 run_id,
-                destination,
+                self.redact(destination),
                 error.record_id,
                 error.error_kind,
                 error.http_status,
-                error.category,
-                error.message,
+                self.redact(error.category) if error.category is not None else None,
+                self.redact(error.message),
                 properties_json(records[error.record_id]) if error.record_id in records else None,
                 now,
             ]
@@ -237,5 +317,33 @@ class SyncState:
         self.con.execute(
             "update crm_sync_runs set status = ?, exit_code = ?, summary = ?, finished_at = ? "
             "where run_id = ?",
-            [status, exit_code, summary, utc_now(), run_id],
+            [status, exit_code, self.redact(summary), utc_now(), run_id],
         )
+
+
+RUN_COLUMNS = (
+    "run_id, destination, status, rows_considered, planned_creates, planned_updates, "
+    "rows_unchanged, rows_sent, rows_succeeded, rows_rejected, rows_undelivered, requests, "
+    "retries, started_at, finished_at"
+)
+
+
+def read_audit(
+    path: Path, runs: int, run_id: str | None
+) -> tuple[list[tuple[Any, ...]], str | None, list[tuple[Any, ...]]]:
+    """The newest `runs` runs, the run whose rejections are listed (`run_id`, else the
+    newest) and those rejections; StateFileError when the file is no sync state."""
+    with connect_state(path, read_only=True) as con:
+        missing = {"crm_sync_runs", "crm_sync_rejections"} - set(table_columns(con))
+        if missing:
+            raise StateFileError(path, f"it has no table {', '.join(sorted(missing))}")
+        rows = con.execute(
+            f"select {RUN_COLUMNS} from crm_sync_runs order by started_at desc limit ?", [runs]
+        ).fetchall()
+        chosen = run_id or (str(rows[0][0]) if rows else None)
+        rejections = con.execute(
+            "select record_id, error_kind, http_status, category, message "
+            "from crm_sync_rejections where run_id = ? order by record_id",
+            [chosen],
+        ).fetchall()
+    return rows, chosen, rejections

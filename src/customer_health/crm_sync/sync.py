@@ -1,4 +1,8 @@
-"""One sync run: check the build, read the payload, plan, deliver, record."""
+"""One sync run: check the release and the build, read the payload, plan, deliver, record.
+
+The payload is read from the published release (the served database BI tools read), and only
+when the latest dbt build is the one that release published.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from customer_health.crm_sync.hubspot import (
     RecordError,
     RetryPolicy,
     TransientError,
+    check_api_base,
 )
 from customer_health.crm_sync.payload import (
     PayloadModel,
@@ -21,6 +26,8 @@ from customer_health.crm_sync.payload import (
     load_payload_model,
     read_records,
 )
+from customer_health.crm_sync.redact import redact, secrets_of
+from customer_health.crm_sync.release import ServedRelease, payload_source
 from customer_health.crm_sync.state import RunCounts, SyncState
 from customer_health.dbt_artifacts import check_build, read_manifest
 from customer_health.settings import DEFAULT_HUBSPOT_API_BASE
@@ -38,9 +45,14 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class SyncSettings:
+    """One run's configuration. The payload comes from the release served in `serving_dir`,
+    or from `db_path` when given (an existing database other than `build_db`)."""
+
     target_dir: Path
-    db_path: Path
+    serving_dir: Path
     state_path: Path
+    db_path: Path | None = None
+    build_db: Path | None = None
     id_property: str = "health_account_id"
     batch_size: int = MAX_BATCH_INPUTS
     full: bool = False
@@ -58,7 +70,8 @@ class SyncSettings:
         property (another portal behind the same URL needs its own state file)."""
         if self.file_path is not None:
             return f"file:{self.file_path.resolve()}"
-        return f"hubspot:{self.base_url.rstrip('/')}/companies?idProperty={self.id_property}"
+        url = redact(self.base_url.rstrip("/"))
+        return f"hubspot:{url}/companies?idProperty={self.id_property}"
 
 
 @dataclass
@@ -82,6 +95,7 @@ class SyncReport:
     summary: str
     run_id: str | None = None
     errors: list[RecordError] = field(default_factory=list)
+    release: ServedRelease | None = None
 
 
 def make_plan(records: Sequence[Record], confirmed: dict[str, str], full: bool = False) -> Plan:
@@ -99,14 +113,20 @@ def make_plan(records: Sequence[Record], confirmed: dict[str, str], full: bool =
     return Plan(creates, updates, unchanged)
 
 
-def prepare(settings: SyncSettings) -> tuple[PayloadModel, list[Record]]:
-    """The payload, after checking that the last dbt build built and tested it cleanly."""
+def prepare(settings: SyncSettings) -> tuple[PayloadModel, ServedRelease, list[Record]]:
+    """The payload of the published release, after checking that the latest dbt build is
+    the published one and built and tested the payload model cleanly."""
     if not 1 <= settings.batch_size <= MAX_BATCH_INPUTS:
         raise ConfigError(f"--batch-size must be between 1 and {MAX_BATCH_INPUTS}")
+    if settings.file_path is None:
+        check_api_base(settings.base_url)
     manifest = read_manifest(settings.target_dir)
     model = load_payload_model(manifest)
+    release, database = payload_source(
+        settings.target_dir, settings.serving_dir, settings.db_path, settings.build_db
+    )
     check_build(settings.target_dir, manifest=manifest, model_id=model.unique_id)
-    return model, read_records(settings.db_path, model)
+    return model, release, read_records(database, model)
 
 
 def chunks(records: Sequence[Record], size: int) -> list[Sequence[Record]]:
@@ -134,9 +154,11 @@ def run_sync(
     token: str | None,
     on_batch: Callable[[int, int], None] | None = None,
 ) -> SyncReport:
-    """Run one sync. Raises PayloadError, BuildCheckError or ConfigError before anything
-    is sent or recorded; everything after that is in the report and the audit tables."""
-    model, records = prepare(settings)
+    """Run one sync. Raises PayloadError, BuildCheckError, ReleaseError, ConfigError,
+    ApiBaseError or StateFileError before anything is sent or recorded; everything after
+    that is in the report and the audit tables."""
+    model, release, records = prepare(settings)
+    secrets = secrets_of(token, settings.base_url)
     destination = settings.destination
     counts = RunCounts(rows_considered=len(records))
     if settings.file_path is not None:
@@ -149,16 +171,26 @@ def run_sync(
             records, state.confirmed_hashes(settings.state_path, destination), settings.full
         )
         fill_plan(counts, plan)
-        return SyncReport(destination, True, counts, "dry_run", EXIT_OK, summarise(counts, True))
+        return SyncReport(
+            destination,
+            True,
+            counts,
+            "dry_run",
+            EXIT_OK,
+            summarise(counts, True),
+            release=release,
+        )
 
-    store = SyncState(settings.state_path)
+    store = SyncState(settings.state_path, secrets)
     try:
         store.mark_interrupted()
         run_id = store.begin_run(destination, "full" if settings.full else "changed")
         plan = make_plan(records, store.confirmed_hashes(destination), settings.full)
         fill_plan(counts, plan)
         store.update_counts(run_id, counts)
-        report = SyncReport(destination, False, counts, "running", EXIT_OK, "", run_id)
+        report = SyncReport(
+            destination, False, counts, "running", EXIT_OK, "", run_id, release=release
+        )
         try:
             if settings.file_path is not None:
                 files.write_payload(settings.file_path, fmt, model, plan.to_send)
@@ -168,14 +200,16 @@ def run_sync(
                 deliver_hubspot(settings, token or "", plan, store, report, on_batch)
         except (HubSpotError, TransientError) as exc:
             report.status, report.exit_code = "failed", EXIT_FAILED
-            report.summary = f"stopped: {exc}; {summarise(counts, False)}"
+            report.summary = redact(f"stopped: {exc}; {summarise(counts, False)}", secrets)
         except KeyboardInterrupt:
             store.finish_run(
                 run_id, counts, "interrupted", EXIT_INTERRUPTED, summarise(counts, False)
             )
             raise
         except Exception as exc:
-            store.finish_run(run_id, counts, "failed", EXIT_FAILED, f"crashed: {exc!r}")
+            store.finish_run(
+                run_id, counts, "failed", EXIT_FAILED, redact(f"crashed: {exc!r}", secrets)
+            )
             raise
         else:
             complete = counts.rows_succeeded == len(plan.to_send)

@@ -3,6 +3,11 @@
 
 Writes ``OUT/<table>/part-NNNNN.parquet`` (every column as text), ``OUT/_manifest.json``
 and, with ``--dirty``, ``OUT/_defects/defects.parquet``.
+
+OUT must be missing, empty or written by the generator (its ``_manifest.json`` says so);
+a directory of anything else is someone's own data and is refused (exit status 1) unless
+``--force``. With ``--if-absent`` (what ``make data`` runs) an extract or a directory of
+other data is left as it is and the command only says so.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from customer_health.generator.generator import Config, generate, validate
+from customer_health.generator.writer import ForeignDataError, Ownership, ownership
 
 
 def _date(text: str) -> dt.date:
@@ -24,8 +30,10 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"not a YYYY-MM-DD date: {text!r}") from exc
 
 
-def parse_args(argv: Sequence[str] | None = None, prog: str = "customer-health generate") -> Config:
-    """Parse and validate the command line."""
+def parse_args(
+    argv: Sequence[str] | None = None, prog: str = "customer-health generate"
+) -> tuple[Config, bool]:
+    """Parse and validate the command line: the run and whether ``--if-absent`` was given."""
     p = argparse.ArgumentParser(
         prog=prog,
         description="Generate synthetic raw data for the customer-health dbt project.",
@@ -33,7 +41,12 @@ def parse_args(argv: Sequence[str] | None = None, prog: str = "customer-health g
     p.add_argument("--accounts", type=int, required=True, help="population of accounts")
     p.add_argument("--days", type=int, required=True, help="days covered from the start date")
     p.add_argument("--seed", type=int, required=True, help="random seed")
-    p.add_argument("--out", type=Path, required=True, help="output directory")
+    p.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="output directory: missing, empty or written by the generator (see --force)",
+    )
     p.add_argument(
         "--start-date", type=_date, default=dt.date(2024, 1, 1), help="first day (YYYY-MM-DD)"
     )
@@ -56,6 +69,23 @@ def parse_args(argv: Sequence[str] | None = None, prog: str = "customer-health g
             "the streamed tables as new part files, new snapshots of the other tables"
         ),
     )
+    existing = p.add_mutually_exclusive_group()
+    existing.add_argument(
+        "--force",
+        action="store_true",
+        help=(
+            "write even into a non-empty directory the generator did not write, replacing "
+            "the Parquet files of its table folders"
+        ),
+    )
+    existing.add_argument(
+        "--if-absent",
+        action="store_true",
+        help=(
+            "generate only into a missing or empty directory (or over an unfinished run); "
+            "leave an extract or a directory of other data as it is and say so"
+        ),
+    )
     a = p.parse_args(argv)
     cfg = Config(
         accounts=a.accounts,
@@ -67,18 +97,42 @@ def parse_args(argv: Sequence[str] | None = None, prog: str = "customer-health g
         dirty_rate=a.dirty_rate,
         chunk_size=a.chunk_size,
         next_day_out=a.next_day_out,
+        force=a.force,
     )
     try:
         validate(cfg)
     except ValueError as exc:
         p.error(str(exc))
-    return cfg
+    return cfg, a.if_absent
+
+
+def existing_data(out: Path) -> str | None:
+    """For ``--if-absent``: what ``out`` already holds, or None when demo data goes there."""
+    state = ownership(out)
+    if state is Ownership.GENERATED:
+        return f"Raw data found in {out}"
+    if state is Ownership.FOREIGN:
+        return (
+            f"Raw data found in {out}, not written by the generator: it is built as it is "
+            "(no demo data generated)"
+        )
+    if state is Ownership.UNFINISHED:
+        print(f"{out} holds an unfinished run of the generator: generating again")
+    return None
 
 
 def main(argv: Sequence[str] | None = None, prog: str = "customer-health generate") -> int:
-    cfg = parse_args(argv, prog)
+    cfg, if_absent = parse_args(argv, prog)
+    found = existing_data(cfg.out) if if_absent else None
+    if found is not None:
+        print(found)
+        return 0
     began = time.perf_counter()
-    manifest = generate(cfg, log=lambda msg: print(msg, file=sys.stderr))
+    try:
+        manifest = generate(cfg, log=lambda msg: print(msg, file=sys.stderr))
+    except ForeignDataError as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return 1
     print(f"Wrote {cfg.out} ({cfg.start_date} .. {cfg.last_date}, seed {cfg.seed})")
     for table, rows in manifest["row_counts"].items():
         print(f"  {table:<24} {rows:>12,}")

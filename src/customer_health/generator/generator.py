@@ -18,7 +18,15 @@ from customer_health.generator.fmt import Formatter
 from customer_health.generator.records import Records
 from customer_health.generator.rng import BLOCK_SIZE
 from customer_health.generator.simulate import ChunkSimulation
-from customer_health.generator.writer import DefectWriter, PartWriter, prepare, write_manifest
+from customer_health.generator.writer import (
+    GENERATOR,
+    DefectWriter,
+    PartWriter,
+    claim,
+    part_name,
+    prepare,
+    write_manifest,
+)
 
 # Account ids are acc_000000..; unknown-account defects use acc_9xxxxx, which stays
 # clear of every real id while the population is at most 900,000.
@@ -42,6 +50,9 @@ class Config:
     chunk_size: int = 1000
     # Also write the delivery of the day after the extract (see ``generate``).
     next_day_out: Path | None = None
+    # Write even into a non-empty directory the generator did not write, replacing the
+    # Parquet files of its table folders; without it such a directory is refused.
+    force: bool = False
 
     @property
     def last_date(self) -> dt.date:
@@ -97,7 +108,7 @@ class _Sink:
 
 def next_day_part_name(day: dt.date, part: int) -> str:
     """File name of a next-day part: sorts after, and never clashes with, the extract's parts."""
-    return f"part-{day:%Y%m%d}-{part:05d}.parquet"
+    return part_name(part, day)
 
 
 def _chunk(
@@ -171,7 +182,8 @@ def _features(cfg: Config, out: Path, cut: Cutoff, sink: _Sink) -> None:
 def _manifest(cfg: Config, sink: _Sink, seconds: float, **extra: Any) -> dict[str, Any]:
     counts = sink.injector.counts if sink.injector is not None else {}
     return {
-        "generator": "healthgen",
+        "generator": GENERATOR,
+        "complete": True,
         "generator_version": __version__,
         "seed": cfg.seed,
         "accounts": cfg.accounts,
@@ -192,7 +204,7 @@ def _manifest(cfg: Config, sink: _Sink, seconds: float, **extra: Any) -> dict[st
 
 
 def _sink(cfg: Config, out: Path) -> _Sink:
-    prepare(out)
+    prepare(out, cfg.force)
     injector = Injector(Formatter(cfg.start_date), cfg.seed, cfg.dirty_rate) if cfg.dirty else None
     defects = DefectWriter(out) if cfg.dirty else None
     return _Sink(cfg, injector, defects)
@@ -207,8 +219,15 @@ def generate(cfg: Config, log: Callable[[str], None] | None = None) -> dict[str,
     files named by ``next_day_part_name`` to be added next to the extract's parts; for every
     other table a whole new snapshot, to replace the extract's. The extract itself is
     identical with or without it.
+
+    Each output directory must be missing, empty or the generator's own (see
+    ``writer.claim``); otherwise ``ForeignDataError`` is raised before anything is written,
+    unless ``cfg.force``.
     """
     validate(cfg)
+    claim(cfg.out, cfg.force)
+    if cfg.next_day_out is not None:
+        claim(cfg.next_day_out, cfg.force)
     began = time.perf_counter()
     sink = _sink(cfg, cfg.out)
     _features(cfg, cfg.out, Cutoff(cfg.days - 1), sink)

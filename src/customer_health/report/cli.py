@@ -20,7 +20,13 @@ from customer_health.report.data import (
     read_histories,
     read_portfolio,
 )
-from customer_health.report.render import render_report, replace_directory
+from customer_health.report.render import (
+    NotOurReportError,
+    build_directory,
+    check_report_output,
+    render_report,
+    replace_directory,
+)
 
 DESCRIPTION = """\
 Build a static HTML report of the served health marts: the portfolio page (band mix over
@@ -50,8 +56,8 @@ def parse_args(argv: Sequence[str], prog: str = "customer-health report") -> arg
         "--out",
         type=Path,
         default=config.report_dir,
-        help="the report's directory, replaced whole (default: $HEALTH_SERVING_DIR/report: "
-        "%(default)s)",
+        help="the report's directory, replaced whole: missing, empty or a report written "
+        "before (default: $HEALTH_SERVING_DIR/report: %(default)s)",
     )
     parser.add_argument(
         "--movers", type=int, default=defaults.movers, help="fallers and risers shown"
@@ -83,6 +89,13 @@ def main(argv: Sequence[str] | None = None, prog: str = "customer-health report"
             "(or `customer-health publish`) first."
         )
         return 2
+    out = args.out
+    try:
+        # Before the database is read: a path the report did not write is never replaced.
+        check_report_output(out)
+    except NotOurReportError as refused:
+        console.print(f"Not written: {refused}", style="red", markup=False)
+        return 1
     report_settings = ReportSettings(
         movers=args.movers,
         renewal_days=args.renewal_days,
@@ -94,17 +107,19 @@ def main(argv: Sequence[str] | None = None, prog: str = "customer-health report"
         alerts, transitions = account_events(con)
         portfolio = read_portfolio(con, report_settings, alerts)
         histories = read_histories(con, portfolio.categories)
-    out = args.out
     out.parent.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC)
-    built = out.with_name(f".{out.name}-{stamp:%Y%m%dT%H%M%S%f}")
+    built = build_directory(out, stamp)
+    pages = render_report(
+        built, portfolio, histories, alerts, transitions, stamp.replace(tzinfo=None)
+    )
     try:
-        pages = render_report(
-            built, portfolio, histories, alerts, transitions, stamp.replace(tzinfo=None)
-        )
         replace_directory(out, built)
-    except BaseException:
+    except BaseException as error:
         shutil.rmtree(built, ignore_errors=True)
+        if isinstance(error, NotOurReportError):
+            console.print(f"Not written: {error}", style="red", markup=False)
+            return 1
         raise
     console.print(
         f"Report of {len(portfolio.accounts):,} accounts as of {portfolio.as_of_date}: "

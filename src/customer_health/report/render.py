@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import re
 import shutil
 from collections.abc import Mapping, Sequence
@@ -20,8 +21,14 @@ from customer_health.report.data import AccountHistory, Portfolio
 from customer_health.serving.links import swap_symlink
 
 ASSETS = Path(__file__).parent / "assets"
+# Written first into every report build: only directories holding it are ever deleted.
+REPORT_MARKER = ".customer-health-report"
 # Shown for a missing number (an en dash).
 MISSING = "\u2013"
+
+
+class NotOurReportError(FileExistsError):
+    """The report's output path holds something the report did not write."""
 
 
 @dataclass(frozen=True)
@@ -97,9 +104,29 @@ def render_report(
     transitions: Mapping[str, list[dict[str, Any]]],
     generated_at: dt.datetime,
 ) -> int:
-    """Write every page under `out` (which must not exist yet); returns the page count."""
-    env = environment()
+    """Write every page under `out` (which must not exist yet, and is deleted again if the
+    writing fails); returns the page count."""
     out.mkdir(parents=True)
+    try:
+        (out / REPORT_MARKER).write_text(
+            "A build of the customer-health report: replaced and deleted by the next one.\n",
+            encoding="utf-8",
+        )
+        return write_pages(out, portfolio, histories, alerts, transitions, generated_at)
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)
+        raise
+
+
+def write_pages(
+    out: Path,
+    portfolio: Portfolio,
+    histories: Mapping[str, AccountHistory],
+    alerts: Mapping[str, list[dict[str, Any]]],
+    transitions: Mapping[str, list[dict[str, Any]]],
+    generated_at: dt.datetime,
+) -> int:
+    env = environment()
     copy_assets(out)
     slugs = account_slugs([account["account_id"] for account in portfolio.accounts])
     common = {
@@ -169,9 +196,57 @@ def render_report(
     return len(portfolio.accounts) + 2
 
 
+def build_directory(out: Path, stamp: dt.datetime) -> Path:
+    """Where a report for `out` is built: a hidden sibling named by the build's time."""
+    return out.with_name(f".{out.name}-{stamp:%Y%m%dT%H%M%S%f}")
+
+
+def is_build_name(out: Path, name: str) -> bool:
+    """Whether `name` (a link target or a file name) is that of a sibling build of `out`."""
+    return re.fullmatch(rf"\.{re.escape(out.name)}-\d{{8}}T\d{{12}}", name) is not None
+
+
+def is_report_build(out: Path, path: Path) -> bool:
+    """A build directory of the report at `out`: a sibling named as `build_directory` names
+    it, holding the report's marker."""
+    return (
+        is_build_name(out, path.name)
+        and path.parent.resolve() == out.parent.resolve()
+        and path.is_dir()
+        and not path.is_symlink()
+        and (path / REPORT_MARKER).is_file()
+    )
+
+
+def check_report_output(out: Path) -> None:
+    """Raise NotOurReportError unless `out` is free for the report: missing, an empty
+    directory, or a link to one of its builds."""
+    if out.is_symlink():
+        target = os.readlink(out)
+        if is_build_name(out, target):
+            return
+        raise NotOurReportError(
+            f"{out} is a link to {target}, which the report did not write: move the link "
+            "away or choose another --out"
+        )
+    if not out.exists() or (out.is_dir() and not any(out.iterdir())):
+        return
+    kind = "directory" if out.is_dir() else "file"
+    raise NotOurReportError(
+        f"{out} is a {kind} the report did not write: move it away or choose another --out"
+    )
+
+
 def replace_directory(link: Path, built: Path) -> None:
-    """Make `link` a symlink to `built` (a sibling) in one rename, then delete the directory
-    it pointed to before."""
+    """Make `link` a symlink to `built` (a build of the report) in one rename, then delete the
+    build it pointed to before. NotOurReportError, with nothing changed, when `link` is not
+    free for the report (`check_report_output`); a previous target that is not a build of
+    the report is left in place."""
+    if not is_report_build(link, built):
+        raise ValueError(f"{built} is not a build of the report at {link}")
+    check_report_output(link)
+    if link.is_dir() and not link.is_symlink():
+        link.rmdir()
     previous = swap_symlink(link, built.name)
-    if previous is not None and previous != built.resolve() and previous.is_dir():
+    if previous is not None and previous != built.resolve() and is_report_build(link, previous):
         shutil.rmtree(previous)

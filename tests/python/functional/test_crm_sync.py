@@ -1,7 +1,8 @@
 """The CRM sync against a stand-in HubSpot server on 127.0.0.1.
 
 The payload is a copy of the clean build's sync_crm_account_health with two more copies
-of every row under suffixed ids (over 200 rows), so that batches of 100 are used.
+of every row under suffixed ids (over 200 rows), so that batches of 100 are used. That copy
+is published (the publish step's own function) and the sync reads the served release.
 Most runs call the CLI in-process; the kill test and the token test run it as a process.
 """
 
@@ -24,21 +25,17 @@ from typing import Any
 
 import duckdb
 import pytest
-from harness import DbtProject
+from harness import PROJECT_DIR, DbtProject
 from hubspot_stub import HubSpotStub
 
 from customer_health.crm_sync import cli
 from customer_health.crm_sync.payload import load_payload_model, read_records
 from customer_health.dbt_artifacts import read_manifest as load_manifest
+from customer_health.dbt_artifacts import read_run_results
+from customer_health.serving.publish import SERVED_SCHEMAS, SERVED_TABLES, ServingPaths, publish
 
 pytestmark = pytest.mark.functional
 
-COPIED_RELATIONS = (
-    ("marts", "sync_crm_account_health"),
-    ("config", "health_bands"),
-    ("config", "health_trends"),
-    ("intermediate", "int_decision_tree_definition"),
-)
 # The allow-list: what may leave the warehouse. Adding a column is a privacy review.
 ALLOWED_COLUMNS = [
     "health_account_id",
@@ -63,13 +60,20 @@ FAST_RETRIES = ["--backoff-initial", "0.05", "--backoff-max", "0.2"]
 def sync_source(
     clean_build: tuple[DbtProject, Any], tmp_path_factory: pytest.TempPathFactory
 ) -> Path:
-    """A warehouse file with the payload (x3) and what `properties` reads, plus artifacts."""
+    """A published release of the clean build with the payload x3, plus the build's
+    artifacts."""
     project, result = clean_build
     assert result.success, result.exception
     base = tmp_path_factory.mktemp("crm_sync_source")
     with duckdb.connect(str(project.db_path)) as con:
+        served = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_catalog = current_database() and (list_contains(?, table_schema) "
+            "or list_contains(?, table_schema || '.' || table_name))",
+            [list(SERVED_SCHEMAS), list(SERVED_TABLES)],
+        ).fetchall()
         con.execute(f"attach '{base / 'warehouse.duckdb'}' as payload_copy")
-        for schema, table in COPIED_RELATIONS:
+        for schema, table in served:
             con.execute(f"create schema if not exists payload_copy.{schema}")
             con.execute(
                 f"create table payload_copy.{schema}.{table} as select * from {schema}.{table}"
@@ -84,6 +88,13 @@ def sync_source(
     (base / "target").mkdir()
     for name in ("manifest.json", "run_results.json"):
         shutil.copy2(project.work_dir / "target" / name, base / "target" / name)
+    publish(
+        base / "warehouse.duckdb",
+        ServingPaths(base / "serving"),
+        read_run_results(base / "target"),
+        load_manifest(base / "target"),
+        project_dir=PROJECT_DIR,
+    )
     return base
 
 
@@ -94,8 +105,12 @@ class SyncEnv:
     token: str
 
     @property
+    def serving(self) -> Path:
+        return self.root / "serving"
+
+    @property
     def db(self) -> Path:
-        return self.root / "warehouse.duckdb"
+        return ServingPaths(self.serving).database
 
     @property
     def target(self) -> Path:
@@ -108,7 +123,7 @@ class SyncEnv:
     def argv(self, command: str, *args: str) -> list[str]:
         paths = ["--state-db", str(self.state)]
         if command != "audit":
-            paths += ["--target-path", str(self.target), "--db", str(self.db)]
+            paths += ["--target-path", str(self.target), "--serving-dir", str(self.serving)]
         return [command, *paths, *args]
 
     def environ(self) -> dict[str, str]:
@@ -155,8 +170,10 @@ class SyncEnv:
 def sync_env(
     sync_source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[SyncEnv]:
-    shutil.copy2(sync_source / "warehouse.duckdb", tmp_path / "warehouse.duckdb")
+    shutil.copytree(sync_source / "serving", tmp_path / "serving", symlinks=True)
     shutil.copytree(sync_source / "target", tmp_path / "target")
+    # The tests change scores in the served copy to stand for a new release.
+    ServingPaths(tmp_path / "serving").database.chmod(0o644)
     token = f"pat-na1-{uuid.uuid4()}"
     stub = HubSpotStub(token).start()
     env = SyncEnv(tmp_path, stub, token)
@@ -515,6 +532,22 @@ def test_refuses_when_the_last_build_failed_a_test_on_its_inputs(
     code, output = run_cli(sync_env, capsys, "sync", "--dry-run")
     assert code == 2
     assert "not `dbt build`" in output
+
+
+def test_refuses_a_build_that_was_not_published(
+    sync_env: SyncEnv, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A later `dbt build` whose publish was refused: its run results name another invocation.
+    path = sync_env.target / "run_results.json"
+    run_results = json.loads(path.read_text())
+    run_results["metadata"]["invocation_id"] = str(uuid.uuid4())
+    path.write_text(json.dumps(run_results))
+    for args in (["--dry-run"], []):
+        code, output = run_cli(sync_env, capsys, "sync", *args)
+        assert code == 2, output
+        assert "was not published" in output
+    assert sync_env.stub.upserts() == []
+    assert not sync_env.state.exists()
 
 
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])

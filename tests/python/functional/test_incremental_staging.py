@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from harness import (
     DbtProject,
@@ -59,6 +60,19 @@ def rejection(project: DbtProject, user_id: str, activity_date: str) -> list[obj
     return [reason for (reason,) in rows]
 
 
+def activity_run_error(project: DbtProject) -> str:
+    """The error of an incremental run of the activity base model (which must fail)."""
+    failed = project.invoke("run", "--select", "base_product__user_activity_daily")
+    assert not failed.success
+    assert failed.result is not None
+    (message,) = [
+        str(result.message)
+        for result in failed.result.results
+        if result.node.name == "base_product__user_activity_daily"
+    ]
+    return message
+
+
 def test_incremental_staging_equals_a_full_refresh(tmp_path: Path) -> None:
     cache, raw = extract_with_next_day(tmp_path, accounts=40, days=90, seed=5, dirty_rate=0.03)
     project = project_for(tmp_path / "incremental", raw)
@@ -73,7 +87,7 @@ def test_incremental_staging_equals_a_full_refresh(tmp_path: Path) -> None:
     assert user_id is not None
     assert activity_date is not None
     assert rejection(project, user_id, activity_date) == [None]
-    newer = {**old, "sessions": "99", "_loaded_at": "2099-01-01T00:00:00Z"}
+    newer = {**old, "sessions": "99", "_loaded_at": "2024-04-05T00:00:00Z"}
     unknown = {**old, "user_id": LATE_USER, "account_id": LATE_ACCOUNT}
     keyless = {**old, "user_id": None}
     write_rows(raw / "user_activity_daily" / "part-late-00001.parquet", [newer, unknown, keyless])
@@ -111,14 +125,7 @@ def test_a_staged_file_that_disappears_stops_the_incremental_run(tmp_path: Path)
     assert project.invoke("build", "--select", *STAGING).success
 
     parts[0].unlink()
-    failed = project.invoke("run", "--select", "base_product__user_activity_daily")
-    assert not failed.success
-    assert failed.result is not None
-    (message,) = [
-        str(result.message)
-        for result in failed.result.results
-        if result.node.name == "base_product__user_activity_daily"
-    ]
+    message = activity_run_error(project)
     assert parts[0].name in message
     assert "--full-refresh" in message
 
@@ -130,3 +137,39 @@ def test_a_staged_file_that_disappears_stops_the_incremental_run(tmp_path: Path)
         "select distinct source_file from staging.base_product__user_activity_daily"
     )
     assert files == [(parts[1].name,)]
+
+
+def test_a_staged_file_rewritten_under_the_same_name_stops_the_incremental_run(
+    tmp_path: Path,
+) -> None:
+    cache = tmp_path / "extract"
+    generate(Config(accounts=100, days=40, seed=6, out=cache / "raw", chunk_size=50))
+    raw = tmp_path / "raw"
+    shutil.copytree(cache / "raw", raw)
+    parts = sorted((raw / "user_activity_daily").glob("*.parquet"))
+    project = project_for(tmp_path / "incremental", raw)
+    assert project.invoke("build", "--select", *STAGING).success
+    staged_before = project.query("select count(*) from staging.base_product__user_activity_daily")[
+        0
+    ][0]
+
+    # The same file name, fewer rows: a loader that rewrote history in place.
+    table = pq.read_table(parts[0])
+    pq.write_table(table.slice(0, table.num_rows - 383), parts[0])
+    message = activity_run_error(project)
+    assert f"{parts[0].name} (rewritten)" in message
+    assert "--full-refresh" in message
+    # Nothing was staged from the rewritten file, and a full refresh stages what it holds.
+    assert (
+        project.query("select count(*) from staging.base_product__user_activity_daily")[0][0]
+        == staged_before
+    )
+    rebuilt = project.invoke(
+        "build", "--full-refresh", "--select", "rpt_raw_table_quality", *STAGING
+    )
+    assert rebuilt.success, rebuilt.exception
+    (raw_rows, staged_rows, quarantined_rows) = project.query(
+        "select raw_rows, staged_rows, quarantined_rows from marts.rpt_raw_table_quality"
+        " where table_name = 'user_activity_daily'"
+    )[0]
+    assert raw_rows == staged_before - 383 == staged_rows + quarantined_rows

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 from dbt.cli.main import dbtRunnerResult
-from harness import DbtProject, HealthgenExtract, copy_project, project_for, statuses, table_rows
+from harness import (
+    DbtProject,
+    HealthgenExtract,
+    copy_project,
+    deliver_next_day,
+    next_day_delivery,
+    project_for,
+    statuses,
+    table_rows,
+)
 
 pytestmark = pytest.mark.functional
 
@@ -105,19 +115,31 @@ def test_incremental_days_equal_a_full_refresh(
     healthgen_extract: HealthgenExtract,
     clean_build: tuple[DbtProject, dbtRunnerResult],
 ) -> None:
-    """Build on the extract as of day 148, then add days 149 and 150 with incremental runs.
+    """Build on the extract as of day 148, then deliver days 149 and 150 as the generator
+    delivers them (new part files of the event tables, new snapshots of the others) with
+    incremental runs.
 
     Every health mart and every incremental intermediate model must equal the full build
     on the 150-day extract. Since the 148-day extract knows nothing after day 148, this
     also shows that the scores of earlier days use only data timestamped on or before them.
+    The optional stakeholder events are absent from the first delivery: when they arrive,
+    the models reading them recompute their history, not only the last days.
     """
     full_project, _ = clean_build
-    project = project_for(tmp_path, healthgen_extract(accounts=80, days=148, seed=7))
+    raw = tmp_path / "raw"
+    shutil.copytree(healthgen_extract(accounts=80, days=148, seed=7), raw)
+    shutil.rmtree(raw / "stakeholder_events")
+    project = project_for(tmp_path, raw)
     first = project.invoke("build")
     assert first.success, first.exception
     first_days = project.query("select count(*) from marts.fct_account_health_daily")[0][0]
-    for days in (149, 150):
-        project.raw_dir = healthgen_extract(accounts=80, days=days, seed=7)
+    assert project.query(
+        "select availability from marts.rpt_raw_table_quality"
+        " where table_name = 'stakeholder_events'"
+    ) == [("not_available",)]
+    for days in (148, 149):
+        delivery = next_day_delivery(tmp_path / f"day_{days + 1}", accounts=80, days=days, seed=7)
+        deliver_next_day(delivery, raw)
         result = project.invoke("build")
         assert result.success, result.exception
     last_days = project.query("select count(*) from marts.fct_account_health_daily")[0][0]

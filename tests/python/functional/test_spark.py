@@ -26,6 +26,8 @@ from harness import (
     extract_with_next_day,
     first_raw_row,
     project_for,
+    rewrite_typed,
+    write_csv,
     write_rows,
 )
 
@@ -88,6 +90,21 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> Builds:
         pytest.fail("The Spark build needs Java 17 (apt-get install openjdk-17-jre-headless)")
     tmp = tmp_path_factory.mktemp("engines")
     cache, raw = extract_with_next_day(tmp, accounts=100, days=120, seed=13)
+    # The first delivery as real exports come: one table with typed columns, one as CSV,
+    # an optional table absent (the next day's delivery brings it).
+    for part in sorted((raw / "contracts").glob("*.parquet")):
+        rewrite_typed(
+            part,
+            "select contract_id, account_id, contract_type,"
+            " try_cast(start_date as date) as start_date,"
+            " end_date, try_cast(arr as double) as arr,"
+            " try_cast(licensed_seats as bigint) as licensed_seats,"
+            " try_cast(auto_renew as boolean) as auto_renew, status,"
+            " try_cast(signed_at as timestamptz) as signed_at,"
+            " try_cast(_loaded_at as timestamptz) as _loaded_at from read_parquet('{file}')",
+        )
+    write_csv(raw / "features")
+    shutil.rmtree(raw / "stakeholder_events")
     work = tmp / "spark_build"
     work.mkdir()
     first = dbt_build(work, raw, "spark")
@@ -98,7 +115,7 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> Builds:
     deliver_next_day(cache, raw)
     old = first_raw_row(raw, "user_activity_daily")
     late = [
-        {**old, "sessions": "42", "_loaded_at": "2099-01-01T00:00:00Z"},
+        {**old, "sessions": "42", "_loaded_at": "2024-05-02T00:00:00Z"},
         {**old, "user_id": None},
         {**old, "activity_date": "not a date"},
     ]

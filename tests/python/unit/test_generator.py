@@ -504,6 +504,9 @@ def test_next_day_needs_room_and_its_own_folder(tmp_path: Path) -> None:
 def test_manifest_describes_the_run(healthgen_extract) -> None:
     raw = healthgen_extract()
     m = manifest(raw)
+    # What marks the directory as the generator's (see test_raw_dir_ownership.py).
+    assert m["generator"] == "healthgen"
+    assert m["complete"] is True
     assert m["seed"] == 11
     assert m["accounts"] == 120
     assert m["days"] == 150

@@ -1,5 +1,6 @@
 """Unit tests of the report's pure parts: band lookup, account file names, the decision path
-as questions, the score histogram's colors and the output directory swap."""
+as questions, the score histogram's colors, and the output directory swap, which deletes or
+replaces only what the report wrote."""
 
 from __future__ import annotations
 
@@ -7,15 +8,25 @@ import datetime as dt
 import decimal
 import json
 import math
+import shutil
 from pathlib import Path
 
 import pytest
 
 from customer_health.decision_tree.dsl import parse_dag
 from customer_health.report import charts
+from customer_health.report import cli as report_cli
 from customer_health.report.charts import band_for, score_distribution
-from customer_health.report.data import Band
-from customer_health.report.render import account_slugs, replace_directory, tree_path
+from customer_health.report.data import Band, Portfolio
+from customer_health.report.render import (
+    REPORT_MARKER,
+    NotOurReportError,
+    account_slugs,
+    build_directory,
+    render_report,
+    replace_directory,
+    tree_path,
+)
 
 PROJECT_DIR = Path(__file__).resolve().parents[3]
 BANDS = [
@@ -84,17 +95,25 @@ def test_tree_path_gives_each_question_its_text_and_answer() -> None:
     assert tree_path(tree, "") == []
 
 
+def report_build(out: Path, minute: int, *, marker: bool = True) -> Path:
+    """A build directory of the report at `out`, as the report command names it."""
+    built = build_directory(out, dt.datetime(2026, 12, 1, 2, minute))
+    built.mkdir()
+    (built / "index.html").write_text(built.name)
+    if marker:
+        (built / REPORT_MARKER).write_text("")
+    return built
+
+
 def test_replace_directory_swaps_the_link_and_deletes_the_old_build(tmp_path: Path) -> None:
     out = tmp_path / "report"
-    first = tmp_path / ".report-1"
-    second = tmp_path / ".report-2"
-    for built in (first, second):
-        built.mkdir()
-        (built / "index.html").write_text(built.name)
+    first = report_build(out, 1)
+    second = report_build(out, 2)
+    assert first.name == ".report-20261201T020100000000"
     replace_directory(out, first)
-    assert (out / "index.html").read_text() == ".report-1"
+    assert (out / "index.html").read_text() == first.name
     replace_directory(out, second)
-    assert (out / "index.html").read_text() == ".report-2"
+    assert (out / "index.html").read_text() == second.name
     assert not first.exists()
 
 
@@ -102,11 +121,100 @@ def test_replace_directory_leaves_a_real_directory_alone(tmp_path: Path) -> None
     out = tmp_path / "report"
     out.mkdir()
     (out / "notes.txt").write_text("mine")
-    built = tmp_path / ".report-1"
-    built.mkdir()
-    with pytest.raises(FileExistsError):
+    built = report_build(out, 1)
+    with pytest.raises(NotOurReportError, match="is a directory the report did not write"):
         replace_directory(out, built)
     assert (out / "notes.txt").read_text() == "mine"
+    (out / "notes.txt").unlink()
+    # An empty directory holds nothing to lose: the report takes its place.
+    replace_directory(out, built)
+    assert (out / "index.html").read_text() == built.name
+
+
+def test_replace_directory_never_deletes_a_directory_the_report_did_not_write(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "report"
+    site = tmp_path / "www" / "site"
+    site.mkdir(parents=True)
+    (site / "index.html").write_text("mine")
+    out.symlink_to(site)
+    built = report_build(out, 1)
+    with pytest.raises(NotOurReportError, match=f"is a link to {site}, which the report did not"):
+        replace_directory(out, built)
+    assert out.resolve() == site.resolve()
+    assert (site / "index.html").read_text() == "mine"
+    # A sibling named like a build but without the report's marker: the link to it is
+    # replaced, the directory stays.
+    out.unlink()
+    lookalike = report_build(out, 2, marker=False)
+    out.symlink_to(lookalike.name)
+    replace_directory(out, built)
+    assert (out / "index.html").read_text() == built.name
+    assert (lookalike / "index.html").read_text() == lookalike.name
+    # Only a build of the report takes the place of the output.
+    with pytest.raises(ValueError, match="is not a build of the report"):
+        replace_directory(out, lookalike)
+
+
+@pytest.mark.parametrize("kind", ["directory", "file", "link"])
+def test_the_report_command_refuses_an_output_it_did_not_write(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    kind: str,
+) -> None:
+    monkeypatch.setenv("COLUMNS", "400")
+    database = tmp_path / "customer_health.duckdb"
+    database.write_text("not read: the output is checked first")
+    out = tmp_path / "report"
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine")
+    if kind == "directory":
+        shutil.move(mine, out)
+    elif kind == "file":
+        out.write_text("mine")
+    else:
+        out.symlink_to(mine)
+    before = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    assert report_cli.main(["--db", str(database), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert f"Not written: {out} is a {kind}" in err
+    assert "the report did not write" in err
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == before
+
+
+def test_a_report_build_carries_the_marker_and_a_failed_one_is_removed(tmp_path: Path) -> None:
+    portfolio = Portfolio(
+        as_of_date=dt.date(2026, 11, 30),
+        release={"release_id": "20261201T020000000000Z"},
+        bands=BANDS,
+        categories=[],
+        accounts=[],
+        band_mix=[],
+        fallers=[],
+        risers=[],
+        renewals_at_risk=[],
+        alerts=[],
+        alert_count=0,
+        backtest_bands=[],
+        backtest_metrics=[],
+        tree=None,
+    )
+    out = tmp_path / "report"
+    built = build_directory(out, dt.datetime(2026, 12, 1, 2, 0))
+    assert render_report(built, portfolio, {}, {}, {}, dt.datetime(2026, 12, 1)) == 2
+    assert (built / REPORT_MARKER).is_file()
+    assert (built / "index.html").is_file()
+    broken = build_directory(out, dt.datetime(2026, 12, 1, 2, 1))
+    with pytest.raises(AttributeError):
+        render_report(broken, None, {}, {}, {}, dt.datetime(2026, 12, 1))  # type: ignore[arg-type]
+    assert not broken.exists()
+    # A directory that exists already is not the report's to write into, nor to delete.
+    with pytest.raises(FileExistsError):
+        render_report(built, portfolio, {}, {}, {}, dt.datetime(2026, 12, 1))
+    assert (built / "index.html").is_file()
 
 
 def test_figure_json_holds_dates_and_decimals_and_cannot_close_its_script_element() -> None:

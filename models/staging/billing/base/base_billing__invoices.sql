@@ -1,1 +1,6 @@
-{{ stage_raw_table('billing', 'invoices', known_accounts=ref('base_crm__accounts')) }}
+{{
+    stage_raw_table('billing', 'invoices', parents={
+        'account_id': ref('base_crm__accounts'),
+        'contract_id': ref('base_crm__contracts')
+    })
+}}

@@ -1,1 +1,6 @@
-{{ stage_raw_table('billing', 'payments', known_accounts=ref('base_crm__accounts')) }}
+{{
+    stage_raw_table('billing', 'payments', parents={
+        'account_id': ref('base_crm__accounts'),
+        'invoice_id': ref('base_billing__invoices')
+    })
+}}

@@ -1,1 +1,5 @@
-{{ stage_raw_table('crm', 'contracts', known_accounts=ref('base_crm__accounts')) }}
+{{
+    stage_raw_table('crm', 'contracts', parents={
+        'account_id': ref('base_crm__accounts')
+    })
+}}

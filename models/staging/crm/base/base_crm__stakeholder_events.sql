@@ -1,1 +1,5 @@
-{{ stage_raw_table('crm', 'stakeholder_events', known_accounts=ref('base_crm__accounts')) }}
+{{
+    stage_raw_table('crm', 'stakeholder_events', parents={
+        'account_id': ref('base_crm__accounts')
+    })
+}}

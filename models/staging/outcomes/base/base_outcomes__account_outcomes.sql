@@ -1,1 +1,5 @@
-{{ stage_raw_table('outcomes', 'account_outcomes', known_accounts=ref('base_crm__accounts')) }}
+{{
+    stage_raw_table('outcomes', 'account_outcomes', parents={
+        'account_id': ref('base_crm__accounts')
+    })
+}}

@@ -10,4 +10,9 @@
     )
 }}
 
-{{ stage_raw_table('product', 'feature_usage_daily', known_accounts=ref('base_crm__accounts')) }}
+{{
+    stage_raw_table('product', 'feature_usage_daily', parents={
+        'account_id': ref('base_crm__accounts'),
+        'feature_id': ref('base_product__features')
+    })
+}}

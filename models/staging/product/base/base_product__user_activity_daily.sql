@@ -10,4 +10,9 @@
     )
 }}
 
-{{ stage_raw_table('product', 'user_activity_daily', known_accounts=ref('base_crm__accounts')) }}
+{{
+    stage_raw_table('product', 'user_activity_daily', parents={
+        'account_id': ref('base_crm__accounts'),
+        'user_id': ref('base_product__users')
+    })
+}}

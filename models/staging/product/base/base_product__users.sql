@@ -1,1 +1,5 @@
-{{ stage_raw_table('product', 'users', known_accounts=ref('base_crm__accounts')) }}
+{{
+    stage_raw_table('product', 'users', parents={
+        'account_id': ref('base_crm__accounts')
+    })
+}}

@@ -1,1 +1,5 @@
-{{ stage_raw_table('support', 'tickets', known_accounts=ref('base_crm__accounts')) }}
+{{
+    stage_raw_table('support', 'tickets', parents={
+        'account_id': ref('base_crm__accounts')
+    })
+}}

@@ -1,0 +1,94 @@
+{% macro health_var_types() %}
+    {#- The project's vars that are values rather than names: dates (YYYY-MM-DD or empty)
+        and numbers. A test keeps these lists equal to dbt_project.yml. -#}
+    {{ return({
+        'dates': ['as_of_date', 'scoring_start_date', 'min_plausible_date'],
+        'numbers': [
+            'quarantine_warn_share', 'quarantine_error_share',
+            'source_freshness_warn_hours', 'source_freshness_error_hours',
+            'load_time_tolerance_hours', 'as_of_min_active_share',
+            'nps_satisfied_min', 'csat_satisfied_min',
+            'usage_window_days', 'support_window_days', 'stakeholder_window_days',
+            'payment_window_days', 'survey_max_age_days', 'ticket_aging_days',
+            'milestone_grace_days', 'onboarding_max_days', 'renewal_window_days',
+            'min_score_coverage', 'trend_threshold_points', 'score_drop_alert_points',
+            'score_drop_alert_days', 'override_expiry_alert_days', 'override_max_days',
+            'critical_band_max_share', 'incremental_lookback_days',
+            'decision_tree_adoption_min_rate', 'decision_tree_engagement_days',
+            'decision_tree_survey_days', 'decision_tree_max_open_tickets',
+            'decision_tree_max_ticket_age_days', 'decision_tree_renewal_days',
+            'decision_tree_disagreement_min_ranks',
+            'backtest_horizon_days', 'backtest_auc_floor', 'backtest_min_churned',
+            'backtest_top_share', 'backtest_calibration_step', 'backtest_holdout_share',
+            'backtest_calibration_max_accounts', 'backtest_min_band_observations',
+        ],
+    }) }}
+{% endmacro %}
+
+{% macro validate_health_vars() %}
+    {#- Run first at every run start: each date var is empty or a real YYYY-MM-DD date, each
+        number var a number (not text, not a boolean). One error names every bad var, so a
+        var's text can never reach the SQL. -#}
+    {%- set problems = [] -%}
+    {%- set types = health_var_types() -%}
+    {%- for name in types.dates -%}
+        {%- set problem = _date_var_problem(name) -%}
+        {%- if problem -%}{%- do problems.append(problem) -%}{%- endif -%}
+    {%- endfor -%}
+    {%- for name in types.numbers -%}
+        {%- set problem = _number_var_problem(name) -%}
+        {%- if problem -%}{%- do problems.append(problem) -%}{%- endif -%}
+    {%- endfor -%}
+    {%- if problems | length > 0 -%}
+        {{ exceptions.raise_compiler_error('Invalid vars:\n  - ' ~ problems | join('\n  - ')) }}
+    {%- endif -%}
+    {{ return('') }}
+{% endmacro %}
+
+{% macro _date_var_problem(name) %}
+    {%- set value = var(name, none) -%}
+    {%- if value is none or (value is string and value == '') -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set text = value | string -%}
+    {%- if modules.re.fullmatch('[0-9]{4}-[0-9]{2}-[0-9]{2}', text) -%}
+        {%- set parts = text.split('-') | map('int') | list -%}
+        {%- set leap = parts[0] % 4 == 0 and (parts[0] % 100 != 0 or parts[0] % 400 == 0) -%}
+        {%- set month_days = [31, 29 if leap else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] -%}
+        {%- if 1 <= parts[1] <= 12 and 1 <= parts[2] <= month_days[parts[1] - 1] -%}
+            {{ return(none) }}
+        {%- endif -%}
+    {%- endif -%}
+    {{ return("var '" ~ name ~ "' must be a date YYYY-MM-DD (or empty), got " ~ (text | tojson)[:80]) }}
+{% endmacro %}
+
+{% macro _number_var_problem(name) %}
+    {%- set value = var(name, none) -%}
+    {%- if value is number and value is not sameas true and value is not sameas false -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return("var '" ~ name ~ "' must be a number, got " ~ (value | string | tojson)[:80]) }}
+{% endmacro %}
+
+{% macro health_date_var(name) %}
+    {#- A date var as a SQL date literal, or none when empty; anything but a real
+        YYYY-MM-DD date fails at compile time naming the var. -#}
+    {%- set problem = _date_var_problem(name) -%}
+    {%- if problem -%}
+        {{ exceptions.raise_compiler_error(problem) }}
+    {%- endif -%}
+    {%- set value = var(name, none) -%}
+    {%- if value is none or value == '' -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return("cast('" ~ value ~ "' as date)") }}
+{% endmacro %}
+
+{% macro health_number_var(name) %}
+    {#- A number var, checked: anything but a number fails at compile time naming the var. -#}
+    {%- set problem = _number_var_problem(name) -%}
+    {%- if problem -%}
+        {{ exceptions.raise_compiler_error(problem) }}
+    {%- endif -%}
+    {{ return(var(name)) }}
+{% endmacro %}
