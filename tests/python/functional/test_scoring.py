@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -38,6 +39,14 @@ INCREMENTAL_INTERMEDIATES = (
     "intermediate.int_category_scores_daily",
     "intermediate.int_health_scores_daily",
 )
+# The incremental models that read the optional stakeholder events (through the
+# commercial signals).
+RECOMPUTED_FOR_STAKEHOLDER_EVENTS = {
+    "int_commercial_signals_daily",
+    "int_category_scores_daily",
+    "int_health_scores_daily",
+    "fct_account_health_daily",
+}
 CATEGORIES = ("usage", "adoption", "lifecycle", "support", "commercial")
 
 
@@ -137,11 +146,19 @@ def test_incremental_days_equal_a_full_refresh(
         "select availability from marts.rpt_raw_table_quality"
         " where table_name = 'stakeholder_events'"
     ) == [("not_available",)]
+    log = project.work_dir / "logs" / "dbt.log"
     for days in (148, 149):
+        logged_before = len(log.read_text())
         delivery = next_day_delivery(tmp_path / f"day_{days + 1}", accounts=80, days=days, seed=7)
         deliver_next_day(delivery, raw)
         result = project.invoke("build")
         assert result.success, result.exception
+        recomputed = set(
+            re.findall(r"(\w+): an optional raw table", log.read_text()[logged_before:])
+        )
+        # Day 149 brings the stakeholder events: the models reading them recompute their
+        # history; day 150 changes no availability.
+        assert recomputed == (RECOMPUTED_FOR_STAKEHOLDER_EVENTS if days == 148 else set())
     last_days = project.query("select count(*) from marts.fct_account_health_daily")[0][0]
     assert last_days > first_days
     for relation in (*HEALTH_MARTS, *INCREMENTAL_INTERMEDIATES):

@@ -431,6 +431,15 @@ def upsert_answered(response: httpx.Response) -> Any:
         return client.upsert(RECORDS[:3])
 
 
+def assert_whole_batch_undelivered(outcome: Any, status: int) -> None:
+    """Nothing confirmed: every record of the batch is undelivered, with the answer's status."""
+    assert outcome.succeeded == {}
+    assert [error.record_id for error in outcome.errors] == BATCH_IDS
+    assert {(error.error_kind, error.http_status) for error in outcome.errors} == {
+        ("undelivered", status)
+    }
+
+
 @pytest.mark.parametrize(
     "response",
     [
@@ -482,11 +491,7 @@ def test_a_2xx_answer_that_is_not_hubspot_batch_json_confirms_nothing(
     response: httpx.Response,
 ) -> None:
     outcome = upsert_answered(response)
-    assert outcome.succeeded == {}
-    assert [error.record_id for error in outcome.errors] == BATCH_IDS
-    assert {(error.error_kind, error.http_status) for error in outcome.errors} == {
-        ("undelivered", response.status_code)
-    }
+    assert_whole_batch_undelivered(outcome, response.status_code)
     assert "sent again next run" in outcome.errors[0].message
 
 
@@ -557,11 +562,7 @@ def test_a_malformed_207_leaves_the_batch_undelivered_without_a_crash(
     response: httpx.Response,
 ) -> None:
     outcome = upsert_answered(response)
-    assert outcome.succeeded == {}
-    assert [error.record_id for error in outcome.errors] == BATCH_IDS
-    assert {(error.error_kind, error.http_status) for error in outcome.errors} == {
-        ("undelivered", 207)
-    }
+    assert_whole_batch_undelivered(outcome, 207)
 
 
 def test_a_207_confirms_its_results_rejects_its_errors_and_leaves_the_rest_undelivered() -> None:
