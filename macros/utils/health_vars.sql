@@ -11,7 +11,8 @@
             'usage_window_days', 'support_window_days', 'stakeholder_window_days',
             'payment_window_days', 'survey_max_age_days', 'ticket_aging_days',
             'milestone_grace_days', 'onboarding_max_days', 'renewal_window_days',
-            'min_score_coverage', 'trend_threshold_points', 'score_drop_alert_points',
+            'min_score_coverage', 'usage_trend_prior_user_days', 'cohort_size_bands',
+            'cohort_min_accounts', 'trend_threshold_points', 'score_drop_alert_points',
             'score_drop_alert_days', 'override_expiry_alert_days', 'override_max_days',
             'critical_band_max_share', 'incremental_lookback_days',
             'decision_tree_adoption_min_rate', 'decision_tree_engagement_days',
@@ -39,10 +40,51 @@
         {%- set problem = _number_var_problem(name) -%}
         {%- if problem -%}{%- do problems.append(problem) -%}{%- endif -%}
     {%- endfor -%}
+    {%- do problems.extend(_cohort_var_problems()) -%}
     {%- if problems | length > 0 -%}
         {{ exceptions.raise_compiler_error('Invalid vars:\n  - ' ~ problems | join('\n  - ')) }}
     {%- endif -%}
     {{ return('') }}
+{% endmacro %}
+
+{% macro _cohort_var_problems() %}
+    {#- cohort_dimensions: a list of segment / size_band / tenure_band, each at most once;
+        cohort_tenure_band_days: a list of increasing positive whole numbers;
+        cohort_size_bands and cohort_min_accounts: whole numbers of at least 1. -#}
+    {%- set problems = [] -%}
+    {%- set dimensions = var('cohort_dimensions', none) -%}
+    {%- set allowed = ['segment', 'size_band', 'tenure_band'] -%}
+    {%- if dimensions is string or dimensions is not iterable or dimensions is mapping
+        or (dimensions | reject('in', allowed) | list | length) > 0
+        or (dimensions | unique | list | length) != (dimensions | list | length) -%}
+        {%- do problems.append("var 'cohort_dimensions' must be a list of distinct names from "
+            ~ allowed | join(', ') ~ ', got ' ~ (dimensions | string | tojson)[:80]) -%}
+    {%- endif -%}
+    {%- set starts = var('cohort_tenure_band_days', none) -%}
+    {%- set bad = [] -%}
+    {%- if starts is string or starts is not iterable or starts is mapping -%}
+        {%- do bad.append(starts) -%}
+    {%- else -%}
+        {%- for day in starts -%}
+            {%- if not (day is number and day is not sameas true and day is not sameas false
+                and day == day | int and day > 0 and (loop.first or day > loop.previtem)) -%}
+                {%- do bad.append(day) -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {%- if bad | length > 0 -%}
+        {%- do problems.append("var 'cohort_tenure_band_days' must be a list of increasing positive whole numbers, got "
+            ~ (starts | string | tojson)[:80]) -%}
+    {%- endif -%}
+    {%- for name in ['cohort_size_bands', 'cohort_min_accounts'] -%}
+        {%- set value = var(name, none) -%}
+        {%- if value is number and value is not sameas true and value is not sameas false
+            and (value != value | int or value < 1) -%}
+            {%- do problems.append("var '" ~ name ~ "' must be a whole number of at least 1, got "
+                ~ (value | string | tojson)[:80]) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(problems) }}
 {% endmacro %}
 
 {% macro _date_var_problem(name) %}

@@ -61,6 +61,10 @@ COMMANDS: dict[str, Command] = {
     "bench": Command(
         "customer_health.bench.cli", "benchmark a full build and a one-day incremental build"
     ),
+    "worlds": Command(
+        "customer_health.bench.worlds",
+        "validate the score's churn prediction in each generator world",
+    ),
     "compare-engines": Command(
         "customer_health.compare_engines", "compare every mart of a Spark build with DuckDB's"
     ),

@@ -1,10 +1,11 @@
 """Print a short portfolio summary of a built customer-health warehouse.
 
 Reads the DuckDB file read-only: the data window, raw-data quality (rows staged and
-quarantined per table), the freshness of each raw table (from the last
-`dbt source freshness`), accounts and ARR per segment, and, once the scoring marts are
-built, accounts per health band, the worst-scored accounts and the back-test (does the
-score predict churn?).
+quarantined per table), the data the score does not have (and what each would add), the
+freshness of each raw table (from the last `dbt source freshness`), accounts and ARR per
+segment, and, once the scoring marts are built, accounts per health band, the worst-scored
+accounts and the back-test (does the score predict churn, against the raw-activity
+baseline?).
 """
 
 from __future__ import annotations
@@ -20,7 +21,11 @@ from rich.console import Console
 from rich.table import Table
 
 from customer_health import dbt_artifacts, settings
-from customer_health.report.data import relation_exists
+from customer_health.report.data import (
+    read_categories_left_out,
+    read_missing_data,
+    relation_exists,
+)
 
 WORST_ACCOUNTS = 10
 # Freshness statuses of `dbt source freshness`: a stale table warns or errors; `runtime
@@ -222,6 +227,24 @@ def band_tables(con: duckdb.DuckDBPyConnection) -> list[Table]:
     return [bands, worst, alerts]
 
 
+def missing_data_table(con: duckdb.DuckDBPyConnection) -> Table | None:
+    """The data the deployment lacks and the scored signals each would add; None when every
+    signal has its data."""
+    missing = read_missing_data(con)
+    if not missing:
+        return None
+    left_out = read_categories_left_out(con)
+    caption = "Without its data a signal earns no points; it is never counted as zero."
+    if left_out:
+        caption += f" Left out of every score: {', '.join(left_out)} (weight spread over the rest)."
+    table = Table(title="Data the score does not have", caption=caption)
+    for column in ("missing", "would add", "category"):
+        table.add_column(column)
+    for item in missing:
+        table.add_row(item.description, ", ".join(item.signals), ", ".join(item.categories))
+    return table
+
+
 def backtest_table(con: duckdb.DuckDBPyConnection) -> Table | None:
     """Churn after each band and the score's AUC and lift over every back-tested month-end."""
     row = con.execute(
@@ -240,12 +263,21 @@ def backtest_table(con: duckdb.DuckDBPyConnection) -> Table | None:
     if row is None:
         return None
     observations, churned, auc, lift, horizon, first, last, dates = row
+    baseline = con.execute(
+        """
+        select churn_auc from marts.rpt_health_backtest_metrics
+        where period = 'overall' and segment = 'all' and predictor = 'key_events_30d'
+        """
+    ).fetchone()
+    baseline_auc = None if baseline is None else baseline[0]
     table = Table(
         title=(f"Back-test: churn within {horizon} days of {dates} month-ends ({first} .. {last})"),
         caption=(
             f"{observations:,} account-months, {churned:,} churned; score AUC "
             + ("n/a" if auc is None else f"{auc:.3f}")
-            + ", riskiest-decile lift "
+            + " (baseline, key events of the last 30 days: "
+            + ("n/a" if baseline_auc is None else f"{baseline_auc:.3f}")
+            + "), riskiest-decile lift "
             + ("n/a" if lift is None else f"{lift:.2f}")
         ),
     )
@@ -306,6 +338,9 @@ def render(
     as_of_date = as_of[0] if as_of else None
     console.print(f"[bold]Customer health portfolio[/bold] as of {as_of_date} ({label})")
     console.print(quality_table(con))
+    missing = missing_data_table(con)
+    if missing is not None:
+        console.print(missing)
     print_freshness(console, sources)
     console.print(segment_table(con, as_of_date))
     if relation_exists(con, "marts", "dim_account_health"):

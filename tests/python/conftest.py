@@ -51,10 +51,10 @@ def healthgen_extract(tmp_path_factory: pytest.TempPathFactory) -> HealthgenExtr
     return make
 
 
-# The Spark comparison takes the longest: `make test` runs the suite on two workers, one file
-# per worker at a time (`--dist loadfile`, in collection order), so it starts first, next to
-# the unit tests, while the other worker takes the DuckDB builds.
-FIRST = ("functional/test_spark.py", "unit/")
+# The Spark comparison and the six generator worlds take the longest: `make test` runs the
+# suite on two workers, one file per worker at a time (`--dist loadfile`, in collection
+# order), so they start first, one on each worker, and the other files fill in after them.
+FIRST = ("functional/test_spark.py", "functional/test_worlds.py", "unit/")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

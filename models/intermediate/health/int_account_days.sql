@@ -1,3 +1,15 @@
+{%- set tenure_starts = var('cohort_tenure_band_days') -%}
+{%- set cohort_parts = {
+    'segment': 'banded.segment',
+    'size_band': dbt.concat(["'arr'", 'cast(banded.size_band as ' ~ dbt.type_string() ~ ')']),
+    'tenure_band': dbt.concat(["'tenure'", 'cast(banded.tenure_band as ' ~ dbt.type_string() ~ ')']),
+} -%}
+{%- set cohort_id_parts = [] -%}
+{%- for dimension in var('cohort_dimensions') -%}
+{%- if not loop.first %}{% do cohort_id_parts.append("'|'") %}{% endif -%}
+{%- do cohort_id_parts.append(cohort_parts[dimension]) -%}
+{%- endfor -%}
+
 with score_dates as (
 
     select
@@ -151,7 +163,7 @@ positions as (
 
 ),
 
-final as (
+day_positions as (
 
     select
         account_id,
@@ -181,6 +193,56 @@ final as (
             else product_data_start_date
         end as observed_from_date
     from positions
+
+),
+
+-- the account-day's cohort for relative scoring (var cohort_dimensions): its segment, its
+-- ARR band among the segment's active accounts that day (cohort_size_bands equal shares,
+-- ties in one band) and its tenure band (cohort_tenure_band_days)
+arr_ranks as (
+
+    select
+        day_positions.*,
+        case
+            when day_positions.is_active
+                then {{ midrank_percentile(
+                    'day_positions.arr',
+                    'day_positions.score_date, day_positions.segment, day_positions.is_active'
+                ) }}
+        end as segment_arr_percentile
+    from day_positions
+
+),
+
+banded as (
+
+    select
+        arr_ranks.*,
+        cast(
+            floor(
+                arr_ranks.segment_arr_percentile * {{ health_number_var('cohort_size_bands') }}
+            ) + 1 as integer
+        ) as size_band,
+        case
+            {%- for start in tenure_starts | reverse %}
+            when arr_ranks.account_age_days >= {{ start }}
+                then {{ tenure_starts | length - loop.index0 + 1 }}
+            {%- endfor %}
+            else 1
+        end as tenure_band
+    from arr_ranks
+
+),
+
+final as (
+
+    select
+        banded.*,
+        case
+            when banded.is_active
+                then {{ dbt.concat(cohort_id_parts) if cohort_id_parts | length > 0 else "'all'" }}
+        end as cohort_id
+    from banded
 
 )
 

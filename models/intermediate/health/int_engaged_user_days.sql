@@ -4,6 +4,7 @@ with user_activity as (
         user_id,
         account_id,
         is_engaged,
+        key_events,
         activity_date
     from {{ ref('stg_product__user_activity_daily') }}
 
@@ -15,6 +16,7 @@ final as (
     select
         user_id,
         account_id,
+        key_events,
         activity_date
     from user_activity
     where is_engaged

@@ -3,7 +3,8 @@
     'usage_window_days', 'support_window_days', 'stakeholder_window_days', 'payment_window_days',
     'survey_max_age_days', 'ticket_aging_days', 'milestone_grace_days', 'onboarding_max_days',
     'renewal_window_days', 'min_score_coverage', 'trend_threshold_points', 'nps_satisfied_min',
-    'csat_satisfied_min',
+    'csat_satisfied_min', 'usage_trend_prior_user_days', 'cohort_dimensions', 'cohort_size_bands',
+    'cohort_tenure_band_days', 'cohort_min_accounts',
 ] -%}
 {%- set settings_hash = dbt.hash(
     dbt.listagg('setting_line', "';'", 'order by setting_line')
@@ -25,6 +26,7 @@ rules as (
     select
         category_id,
         signal_name,
+        scoring_basis,
         zero_points_at,
         full_points_at,
         max_points
@@ -54,7 +56,7 @@ setting_lines as (
     select
         {%- set as_text = ' as ' ~ dbt.type_string() ~ ')' %}
         {{ dbt.concat([
-            "'rule|'", 'category_id', "'|'", 'signal_name', "'|'",
+            "'rule|'", 'category_id', "'|'", 'signal_name', "'|'", 'scoring_basis', "'|'",
             'cast(cast(zero_points_at as decimal(18, 6))' ~ as_text, "'|'",
             'cast(cast(full_points_at as decimal(18, 6))' ~ as_text, "'|'",
             'cast(cast(max_points as decimal(18, 6))' ~ as_text,
@@ -71,7 +73,7 @@ setting_lines as (
     from bands
     {%- for name in scoring_vars %}
     union all
-    select '{{ "var|" ~ name ~ "|" ~ var(name) }}' as setting_line
+    select '{{ ("var|" ~ name ~ "|" ~ (var(name) | tojson)) | replace("'", "''") }}' as setting_line
     {%- endfor %}
 
 ),

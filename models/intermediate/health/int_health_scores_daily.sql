@@ -27,6 +27,13 @@ config as (
 
 ),
 
+-- one row: whether the deployment has data for any signal of each category
+category_availability as (
+
+    {{ availability_flags('category_id', health_categories()) }}
+
+),
+
 bands as (
 
     select
@@ -38,7 +45,8 @@ bands as (
 
 ),
 
--- the weight of each category that has data; categories without data drop out
+-- the weight of each category that has data (present) and of each the deployment has a
+-- data source for (available); a category without data drops out
 weighted as (
 
     select
@@ -49,9 +57,15 @@ weighted as (
                 then weights.{{ category }}_weight
             else 0
         end as {{ category }}_present_weight,
+        case
+            when category_availability.{{ category }}__available
+                then weights.{{ category }}_weight
+            else 0
+        end as {{ category }}_available_weight,
         {%- endfor %}
         weights.weight_set
     from category_scores
+    cross join category_availability
     inner join weights
         on
             category_scores.segment = weights.segment
@@ -62,12 +76,22 @@ weighted as (
 {%- set present_weight -%}
 {%- for category in health_categories() %}weighted.{{ category }}_present_weight + {% endfor %}0
 {%- endset %}
+{%- set available_weight -%}
+{%- for category in health_categories() %}weighted.{{ category }}_available_weight + {% endfor %}0
+{%- endset %}
 
 covered as (
 
     select
         weighted.*,
-        {{ round_half_up(present_weight, 6) }} as score_coverage
+        {{ present_weight }} as present_weight,
+        -- coverage: the share of the weight the deployment can fill that this account-day
+        -- fills; categories without a data source in the deployment do not count
+        case
+            when {{ available_weight }} > 0
+                then {{ round_half_up('(' ~ present_weight ~ ') / (' ~ available_weight ~ ')', 6) }}
+            else 0
+        end as score_coverage
     from weighted
 
 ),
@@ -79,13 +103,13 @@ effective as (
         covered.*,
         {%- for category in health_categories() %}
         case
-            when covered.score_coverage > 0
-                then covered.{{ category }}_present_weight / covered.score_coverage
+            when covered.present_weight > 0
+                then covered.{{ category }}_present_weight / covered.present_weight
         end as {{ category }}_effective_weight,
         case
-            when covered.score_coverage > 0
+            when covered.present_weight > 0
                 then
-                    covered.{{ category }}_present_weight / covered.score_coverage
+                    covered.{{ category }}_present_weight / covered.present_weight
                     * covered.{{ category }}_score
         end as {{ category }}_weighted_score,
         {%- endfor %}

@@ -19,6 +19,7 @@ engaged_user_days as {{ not_materialized() }} (
     select
         account_id,
         user_id,
+        key_events,
         activity_date
     from {{ ref('int_engaged_user_days') }}
     {%- if is_incremental() %}
@@ -60,7 +61,8 @@ account_activity_days as (
     select
         account_id,
         activity_date,
-        count(*) as active_users
+        count(*) as active_users,
+        sum(key_events) as key_events
     from engaged_user_days
     group by account_id, activity_date
 
@@ -88,10 +90,12 @@ active_user_changes as (
     prior-30-day window 60 days later. -#}
 {%- set usage_changes = [
     ('account_activity_days', 'activity_date',
-        {'user_days': 'active_users', 'active_days': 1, 'last_active_date': 'activity_date'},
+        {'user_days': 'active_users', 'active_days': 1, 'key_events': 'key_events',
+            'last_active_date': 'activity_date'},
         'true'),
     ('account_activity_days', add_days(window_days, 'activity_date'),
-        {'user_days': '-active_users', 'prior_user_days': 'active_users', 'active_days': -1},
+        {'user_days': '-active_users', 'prior_user_days': 'active_users', 'active_days': -1,
+            'key_events': '-key_events'},
         'true'),
     ('account_activity_days', add_days(2 * window_days, 'activity_date'),
         {'prior_user_days': '-active_users'}, 'true'),
@@ -111,6 +115,7 @@ usage_changes as (
         'user_days': '0',
         'prior_user_days': '0',
         'active_days': '0',
+        'key_events': '0',
         'value_feature_days': '0',
         'active_users': '0',
         'last_active_date': 'cast(null as date)',
@@ -124,6 +129,7 @@ usage_totals as (
         'user_days': 'sum',
         'prior_user_days': 'sum',
         'active_days': 'sum',
+        'key_events': 'sum',
         'value_feature_days': 'sum',
         'active_users': 'sum',
         'last_active_date': 'max',
@@ -162,6 +168,7 @@ final as (
         user_days as user_days_30d,
         prior_user_days as user_days_prior_30d,
         active_days as active_days_30d,
+        key_events as key_events_30d,
         value_feature_days as value_feature_days_30d,
         case
             when licensed_seats > 0 then cast(active_users as double) / licensed_seats
@@ -172,10 +179,25 @@ final as (
         case
             when observed_days > 0 then cast(active_days as double) / observed_days
         end as active_day_rate,
+        -- user-days against the 30 days before, each side with a prior of
+        -- usage_trend_prior_user_days added: a steady account with few user-days stays near
+        -- 1 instead of swinging with chance
         case
-            when has_prior_window and prior_user_days > 0
-                then cast(user_days as double) / prior_user_days
+            when has_prior_window
+                then
+                    cast(user_days + {{ var('usage_trend_prior_user_days') }} as double)
+                    / (prior_user_days + {{ var('usage_trend_prior_user_days') }})
         end as usage_trend_rate,
+        active_users as active_user_count,
+        case
+            when active_users > 0 then cast(user_days as double) / active_users
+        end as user_days_per_active_user,
+        case
+            when active_users > 0 then cast(key_events as double) / active_users
+        end as key_events_per_active_user,
+        case
+            when active_days > 0 then cast(key_events as double) / active_days
+        end as key_events_per_active_day,
         last_active_date
     from observed
 

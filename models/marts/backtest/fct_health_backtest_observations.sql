@@ -41,6 +41,19 @@ account_days as (
 
 ),
 
+-- the baseline the score must beat: the account's raw activity of the last 30 days
+activity as (
+
+    select
+        account_id,
+        score_date,
+        active_users_30d,
+        key_events_30d
+    from {{ ref('int_usage_signals_daily') }}
+    where score_date = {{ dbt.last_day('score_date', 'month') }}
+
+),
+
 tree_outcomes as (
 
     select
@@ -118,6 +131,8 @@ final as (
         observable_days.{{ category }}_score,
         {%- endfor %}
         observable_days.days_to_renewal,
+        cast(coalesce(activity.active_users_30d, 0) as bigint) as active_users_30d,
+        cast(coalesce(activity.key_events_30d, 0) as bigint) as key_events_30d,
         cast({{ horizon_days }} as integer) as horizon_days,
         cast(account_days.arr as double) as arr,
         cast(coalesce(horizon_outcomes.churned_arr, 0) as double) as churned_arr,
@@ -145,6 +160,10 @@ final as (
         on
             observable_days.account_id = horizon_outcomes.account_id
             and observable_days.score_date = horizon_outcomes.score_date
+    left join activity
+        on
+            observable_days.account_id = activity.account_id
+            and observable_days.score_date = activity.score_date
 
 )
 

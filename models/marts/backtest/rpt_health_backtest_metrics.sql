@@ -1,9 +1,12 @@
 {#- How well the score and each sub-score rank churn (lower = riskier): AUC and the lift of
-    the riskiest share, per as-of date and overall, per segment and for the portfolio. -#}
+    the riskiest share, per as-of date and overall, per segment and for the portfolio; next
+    to them the baseline a score has to beat, the account's key events of the last 30 days
+    (fewer = riskier). -#}
 {%- set predictors = ['health_score'] -%}
 {%- for category in health_categories() %}
 {%- do predictors.append(category ~ '_score') %}
 {%- endfor %}
+{%- do predictors.append('key_events_30d') %}
 {%- set groups = ['period', 'segment_group', 'predictor'] -%}
 
 with observations as (
@@ -15,6 +18,7 @@ with observations as (
         {%- for category in health_categories() %}
         {{ category }}_score,
         {%- endfor %}
+        key_events_30d,
         is_churned,
         is_contracted,
         as_of_date
@@ -45,7 +49,7 @@ predictor_values as (
         case predictor_names.predictor
             when 'health_score' then grouped_observations.computed_health_score
             {%- for predictor in predictors[1:] %}
-            when '{{ predictor }}' then grouped_observations.{{ predictor }}
+            when '{{ predictor }}' then cast(grouped_observations.{{ predictor }} as double)
             {%- endfor %}
         end as predictor_value,
         grouped_observations.is_churned,

@@ -76,9 +76,27 @@ prepared_observations as (
 
 ),
 
+-- one row: whether the deployment has data for any signal of each category
+category_availability as (
+
+    {{ availability_flags('category_id', categories) }}
+
+),
+
+-- the grid's weight sets that put no weight on a category the deployment has no data for
 candidates as (
 
-    {{ weight_grid(categories, steps) }}
+    select grid.*
+    from (
+        {{ weight_grid(categories, steps) }}
+    ) as grid
+    cross join category_availability
+    where
+        {%- for category in categories %}
+        (category_availability.{{ category }}__available or grid.{{ category }}_steps = 0)
+        and
+        {%- endfor %}
+        category_availability.signal_count > 0
 
 ),
 

@@ -99,9 +99,11 @@ def is_cached(cache: Path, accounts: int, days: int, seed: int) -> bool:
     return all(raw.get(k) == v and nxt.get(k) == v for k, v in wanted.items())
 
 
-def generate(cache: Path, accounts: int, days: int, seed: int, log_path: Path) -> None:
-    """Generate the extract and the next day's delivery into ``cache``."""
-    cache.mkdir(parents=True, exist_ok=True)
+def run_generator(
+    out: Path, accounts: int, days: int, seed: int, log_path: Path, *options: str
+) -> None:
+    """Run ``customer-health generate`` into ``out`` (with extra ``options``), its output to
+    ``log_path``; raises ``CalledProcessError`` when it fails."""
     command = [
         sys.executable,
         "-m",
@@ -114,12 +116,19 @@ def generate(cache: Path, accounts: int, days: int, seed: int, log_path: Path) -
         "--seed",
         str(seed),
         "--out",
-        str(cache / "raw"),
-        "--next-day-out",
-        str(cache / "next"),
+        str(out),
+        *options,
     ]
     with log_path.open("w", encoding="utf-8") as log:
         subprocess.run(command, check=True, stdout=log, stderr=subprocess.STDOUT)
+
+
+def generate(cache: Path, accounts: int, days: int, seed: int, log_path: Path) -> None:
+    """Generate the extract and the next day's delivery into ``cache``."""
+    cache.mkdir(parents=True, exist_ok=True)
+    run_generator(
+        cache / "raw", accounts, days, seed, log_path, "--next-day-out", str(cache / "next")
+    )
 
 
 def _link_parts(source: Path, target: Path) -> None:

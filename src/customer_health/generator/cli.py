@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Generate the synthetic raw extract the project reads: `customer-health generate`.
 
-Writes ``OUT/<table>/part-NNNNN.parquet`` (every column as text), ``OUT/_manifest.json``
-and, with ``--dirty``, ``OUT/_defects/defects.parquet``.
+Writes ``OUT/<table>/part-NNNNN.parquet`` (every column as text), ``OUT/_manifest.json``,
+with ``--dirty`` ``OUT/_defects/defects.parquet`` and with ``--truth``
+``OUT/_truth/latent_health.parquet``. ``--world`` picks the kind of business simulated
+(``annual`` by default; see docs/generator-worlds.md).
 
 OUT must be missing, empty or written by the generator (its ``_manifest.json`` says so);
 a directory of anything else is someone's own data and is refused (exit status 1) unless
@@ -20,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from customer_health.generator.generator import Config, generate, validate
+from customer_health.generator.worlds import DEFAULT_WORLD, WORLDS
 from customer_health.generator.writer import ForeignDataError, Ownership, ownership
 
 
@@ -69,6 +72,24 @@ def parse_args(
             "the streamed tables as new part files, new snapshots of the other tables"
         ),
     )
+    p.add_argument(
+        "--world",
+        choices=tuple(WORLDS),
+        default=DEFAULT_WORLD,
+        help=(
+            "kind of business simulated: "
+            + "; ".join(f"{w.name}: {w.summary}" for w in WORLDS.values())
+            + f" (default: {DEFAULT_WORLD})"
+        ),
+    )
+    p.add_argument(
+        "--truth",
+        action="store_true",
+        help=(
+            "also write every account's latent health per day to OUT/_truth/"
+            "latent_health.parquet (the raw tables stay the same)"
+        ),
+    )
     existing = p.add_mutually_exclusive_group()
     existing.add_argument(
         "--force",
@@ -98,6 +119,8 @@ def parse_args(
         chunk_size=a.chunk_size,
         next_day_out=a.next_day_out,
         force=a.force,
+        world=a.world,
+        truth=a.truth,
     )
     try:
         validate(cfg)
@@ -133,11 +156,15 @@ def main(argv: Sequence[str] | None = None, prog: str = "customer-health generat
     except ForeignDataError as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 1
-    print(f"Wrote {cfg.out} ({cfg.start_date} .. {cfg.last_date}, seed {cfg.seed})")
+    print(
+        f"Wrote {cfg.out} ({cfg.start_date} .. {cfg.last_date}, seed {cfg.seed}, world {cfg.world})"
+    )
     for table, rows in manifest["row_counts"].items():
         print(f"  {table:<24} {rows:>12,}")
     if cfg.dirty:
         print(f"  {'defects injected':<24} {manifest['defect_rows']:>12,}")
+    if cfg.truth:
+        print(f"Wrote the latent health to {cfg.out / '_truth'}")
     if cfg.next_day_out is not None:
         print(f"Wrote the delivery of {cfg.next_date} to {cfg.next_day_out}")
     print(f"Done in {time.perf_counter() - began:.1f}s")

@@ -11,17 +11,19 @@ from pathlib import Path
 from typing import Any
 
 from customer_health.generator import __version__
-from customer_health.generator.contract import TABLE_NAMES, TABLES_BY_NAME
+from customer_health.generator.contract import TABLES_BY_NAME
 from customer_health.generator.dirty import Injector
 from customer_health.generator.extract import Cutoff, Extract, Renderer, as_of, feature_records
 from customer_health.generator.fmt import Formatter
 from customer_health.generator.records import Records
 from customer_health.generator.rng import BLOCK_SIZE
 from customer_health.generator.simulate import ChunkSimulation
+from customer_health.generator.worlds import DEFAULT_WORLD, WORLD_NAMES, WORLDS, world_tables
 from customer_health.generator.writer import (
     GENERATOR,
     DefectWriter,
     PartWriter,
+    TruthWriter,
     claim,
     part_name,
     prepare,
@@ -53,6 +55,15 @@ class Config:
     # Write even into a non-empty directory the generator did not write, replacing the
     # Parquet files of its table folders; without it such a directory is refused.
     force: bool = False
+    # The kind of business simulated (see ``worlds``); "annual" is the default world.
+    world: str = DEFAULT_WORLD
+    # Also write every account's latent health per day to ``out/_truth/``.
+    truth: bool = False
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        """The raw tables this run writes."""
+        return world_tables(WORLDS[self.world])
 
     @property
     def last_date(self) -> dt.date:
@@ -77,6 +88,8 @@ def validate(cfg: Config) -> None:
         raise ValueError(
             f"--chunk-size must be a positive multiple of {BLOCK_SIZE}, got {cfg.chunk_size}"
         )
+    if cfg.world not in WORLDS:
+        raise ValueError(f"--world must be one of {', '.join(WORLD_NAMES)}, got {cfg.world!r}")
     if cfg.next_day_out is not None and cfg.days + 1 > MAX_DAYS:
         raise ValueError(f"--next-day-out needs --days below {MAX_DAYS}, got {cfg.days}")
     if cfg.next_day_out is not None and cfg.next_day_out.resolve() == cfg.out.resolve():
@@ -112,24 +125,32 @@ def next_day_part_name(day: dt.date, part: int) -> str:
 
 
 def _chunk(
-    cfg: Config, first: int, n: int, part: int, sink: _Sink, next_sink: _Sink | None
+    cfg: Config,
+    first: int,
+    n: int,
+    part: int,
+    sink: _Sink,
+    next_sink: _Sink | None,
+    truth: TruthWriter | None = None,
 ) -> None:
-    sim = ChunkSimulation(cfg.seed, cfg.start_date, first, n)
+    sim = ChunkSimulation(cfg.seed, cfg.start_date, first, n, cfg.world)
     render = Renderer(cfg.start_date, first)
     cut = Cutoff(cfg.days - 1)
-    writers = {t: PartWriter(cfg.out, t, part) for t in TABLE_NAMES if t != "features"}
+    tables = [t for t in cfg.tables if t != "features"]
+    writers = {t: PartWriter(cfg.out, t, part) for t in tables}
     next_writers: dict[str, PartWriter] = {}
     if next_sink is not None and cfg.next_day_out is not None:
         name = next_day_part_name(cfg.next_date, part)
         next_writers = {
             t: PartWriter(cfg.next_day_out, t, part, name=name if t in STREAMED else None)
-            for t in TABLE_NAMES
-            if t != "features"
+            for t in tables
         }
     next_cut = Cutoff(cfg.days)
     accounts = sim.account_records()
 
     def emit(table: str, rec: Records) -> None:
+        if table not in writers:
+            return
         sink.write(writers[table], table, render.render(table, as_of(table, rec, cut, accounts)))
         if next_sink is None:
             return
@@ -144,23 +165,28 @@ def _chunk(
     steps = cfg.days + (1 if next_sink is not None else 0)
     for t in range(steps):
         sim.step(t)
+        if truth is not None and t < cfg.days:
+            truth.add(first, t, *sim.latent(t))
         if (t + 1) % FLUSH_DAYS == 0 or t == steps - 1:
             emit("user_activity_daily", sim.activity.take())
             emit("feature_usage_daily", sim.usage.take())
-    sources: dict[str, Records] = {
-        "accounts": accounts,
-        "contracts": sim.contracts.take(),
-        "onboarding_milestones": sim.milestones.take(),
-        "stakeholder_events": sim.stakeholders.take(),
-        "users": sim.user_records(),
-        "tickets": sim.tickets.take(),
-        "survey_responses": sim.surveys.take(),
-        "invoices": sim.invoices.take(),
-        "payments": sim.payments.take(),
-        "account_outcomes": sim.outcomes.take(),
+    if truth is not None:
+        truth.flush()
+    sources: dict[str, Callable[[], Records]] = {
+        "accounts": lambda: accounts,
+        "contracts": sim.contracts.take,
+        "onboarding_milestones": sim.milestones.take,
+        "stakeholder_events": sim.stakeholders.take,
+        "users": sim.user_records,
+        "tickets": sim.tickets.take,
+        "survey_responses": sim.surveys.take,
+        "invoices": sim.invoices.take,
+        "payments": sim.payments.take,
+        "account_outcomes": sim.outcomes.take,
     }
-    for table, rec in sources.items():
-        emit(table, rec)
+    for table, records in sources.items():
+        if table in writers:
+            emit(table, records())
     for table, w in writers.items():
         w.close()
         sink.parts[table] += 1
@@ -181,6 +207,7 @@ def _features(cfg: Config, out: Path, cut: Cutoff, sink: _Sink) -> None:
 
 def _manifest(cfg: Config, sink: _Sink, seconds: float, **extra: Any) -> dict[str, Any]:
     counts = sink.injector.counts if sink.injector is not None else {}
+    tables = cfg.tables
     return {
         "generator": GENERATOR,
         "complete": True,
@@ -190,14 +217,15 @@ def _manifest(cfg: Config, sink: _Sink, seconds: float, **extra: Any) -> dict[st
         "days": cfg.days,
         "start_date": cfg.start_date.isoformat(),
         "last_date": cfg.last_date.isoformat(),
+        "world": cfg.world,
         **extra,
         "dirty": cfg.dirty,
         "dirty_rate": cfg.dirty_rate if cfg.dirty else 0.0,
         "chunk_size": cfg.chunk_size,
-        "row_counts": {t: sink.rows[t] for t in TABLE_NAMES},
-        "clean_row_counts": {t: sink.clean_rows[t] for t in TABLE_NAMES},
-        "part_counts": {t: sink.parts[t] for t in TABLE_NAMES},
-        "defect_counts": {t: dict(sorted(counts[t].items())) for t in TABLE_NAMES if t in counts},
+        "row_counts": {t: sink.rows[t] for t in tables},
+        "clean_row_counts": {t: sink.clean_rows[t] for t in tables},
+        "part_counts": {t: sink.parts[t] for t in tables},
+        "defect_counts": {t: dict(sorted(counts[t].items())) for t in tables if t in counts},
         "defect_rows": int(sum(sum(k.values()) for k in counts.values())),
         "seconds": round(seconds, 2),
     }
@@ -220,6 +248,11 @@ def generate(cfg: Config, log: Callable[[str], None] | None = None) -> dict[str,
     other table a whole new snapshot, to replace the extract's. The extract itself is
     identical with or without it.
 
+    ``cfg.world`` picks the kind of business simulated and so which tables are written
+    (``worlds.world_tables``); the ``annual`` world is the default. With ``cfg.truth`` the
+    latent health of every account and day is also written to ``out/_truth/``, and nothing
+    else changes.
+
     Each output directory must be missing, empty or the generator's own (see
     ``writer.claim``); otherwise ``ForeignDataError`` is raised before anything is written,
     unless ``cfg.force``.
@@ -229,22 +262,28 @@ def generate(cfg: Config, log: Callable[[str], None] | None = None) -> dict[str,
     if cfg.next_day_out is not None:
         claim(cfg.next_day_out, cfg.force)
     began = time.perf_counter()
+    with_features = "features" in cfg.tables
     sink = _sink(cfg, cfg.out)
-    _features(cfg, cfg.out, Cutoff(cfg.days - 1), sink)
+    if with_features:
+        _features(cfg, cfg.out, Cutoff(cfg.days - 1), sink)
     next_sink = None
     if cfg.next_day_out is not None:
         next_sink = _sink(cfg, cfg.next_day_out)
-        _features(cfg, cfg.next_day_out, Cutoff(cfg.days), next_sink)
+        if with_features:
+            _features(cfg, cfg.next_day_out, Cutoff(cfg.days), next_sink)
+    truth = TruthWriter(cfg.out, cfg.start_date) if cfg.truth else None
 
     starts = range(0, cfg.accounts, cfg.chunk_size)
     for part, first in enumerate(starts):
         n = min(cfg.chunk_size, cfg.accounts - first)
-        _chunk(cfg, first, n, part, sink, next_sink)
+        _chunk(cfg, first, n, part, sink, next_sink, truth)
         if log is not None:
             log(f"chunk {part + 1}/{len(starts)} done ({time.perf_counter() - began:.1f}s)")
     for s in (sink, next_sink):
         if s is not None and s.defects is not None:
             s.defects.close()
+    if truth is not None:
+        truth.close()
 
     seconds = time.perf_counter() - began
     if next_sink is not None and cfg.next_day_out is not None:
@@ -255,10 +294,11 @@ def generate(cfg: Config, log: Callable[[str], None] | None = None) -> dict[str,
                 next_sink,
                 seconds,
                 delivery_date=cfg.next_date.isoformat(),
-                appended_tables=list(STREAMED),
+                appended_tables=[t for t in STREAMED if t in cfg.tables],
             ),
         )
-    manifest = _manifest(cfg, sink, seconds)
+    # Only a run that wrote the latent health says so (the marker lets a rerun remove it).
+    manifest = _manifest(cfg, sink, seconds, **({"truth": True} if cfg.truth else {}))
     write_manifest(cfg.out, manifest)
     return manifest
 

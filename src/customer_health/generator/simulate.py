@@ -13,6 +13,13 @@ the event starts and kept with its future timestamp. The extract step masks ever
 that is not yet known at the extract's cutoff, so a longer run viewed at an earlier
 cutoff reproduces a shorter run exactly.
 
+The world (``worlds.World``) changes the structure around that core, never the health
+process itself: every account on monthly terms; usage pricing, where seats are a plan tier,
+the roster follows engagement and a renewal's ARR follows the monthly active users; product
+data only, with no roles or teams recorded; or a tenth or ten times the activity per user.
+Each world draws what only it needs from streams of its own (``world.*``), so the default
+``annual`` world consumes exactly the draws it always did.
+
 Times are integer seconds and days relative to the start date; ``NA`` marks "never".
 """
 
@@ -26,6 +33,7 @@ from customer_health.generator.catalog import CSM_POOLS, FEATURES, INDUSTRY_WEIG
 from customer_health.generator.records import RecordBuffer
 from customer_health.generator.rng import BLOCK_SIZE, BlockStreams, split_bounds
 from customer_health.generator.timeutil import DAY, NA, add_months, to_day, weekday
+from customer_health.generator.worlds import DEFAULT_WORLD, TIERS, WORLDS, World
 
 SMB, MID, ENT = 0, 1, 2
 N_FEATURES = len(FEATURES)
@@ -36,6 +44,19 @@ MAX_INVITE_HORIZON = 1095
 
 SEAT_RANGE = np.array([[3.0, 20.0], [15.0, 80.0], [60.0, 250.0]])
 """Licensed seats of a first contract per segment; renewals stay within 0.6x-1.5x of it."""
+
+TIER_LIMITS = np.array(TIERS)
+TIER_MIX = np.cumsum(
+    np.array([[0.75, 0.25, 0.0, 0.0], [0.1, 0.6, 0.3, 0.0], [0.0, 0.1, 0.55, 0.35]]), axis=1
+)
+"""Usage-priced world: a first contract's plan tier per segment (cumulative shares)."""
+UPGRADE_AT = 0.9
+"""Usage-priced world: at a renewal the plan moves up a tier when the monthly active users
+exceed this share of its limit, and down one when they fall below a tenth of the lower limit."""
+USAGE_INVITE_RATE = 0.35
+"""Usage-priced world: candidate invitations per year as a share of the initial roster, each
+kept with probability health squared (so the roster grows with engagement)."""
+MAU_WINDOW = 30
 
 MILESTONE_OFFSETS = np.array([2.0, 10.0, 21.0, 30.0, 40.0, 55.0])
 MILESTONE_STRETCH = np.array([1.0, 1.4, 2.0])
@@ -95,9 +116,12 @@ def cumcount(groups: np.ndarray) -> np.ndarray:
 class ChunkSimulation:
     """Accounts ``first .. first + n - 1`` (0-based population indices), simulated together."""
 
-    def __init__(self, seed: int, start: dt.date, first: int, n: int) -> None:
+    def __init__(
+        self, seed: int, start: dt.date, first: int, n: int, world: World | str = DEFAULT_WORLD
+    ) -> None:
         if first % BLOCK_SIZE:
             raise ValueError("a chunk must start on a block boundary")
+        self.world = WORLDS[world] if isinstance(world, str) else world
         self.start = start
         self.first = first
         self.n = n
@@ -185,6 +209,27 @@ class ChunkSimulation:
         self.auto = np.where(up[:, 3] < 0.05, -1, (up[:, 2] < auto_p).astype(np.int64))
         self.autopay_p = np.array([0.8, 0.5, 0.2])[seg]
         self.period = BILLING_MONTHS[seg]
+        if self.world.monthly_terms:
+            self.months = np.ones(n, dtype=np.int64)
+            self.period = np.ones(n, dtype=np.int64)
+        if self.world.usage_pricing:
+            ut = self._u("world.usage.tier")
+            self.tier = (ut[:, None] >= TIER_MIX[seg, :3]).sum(axis=1).astype(np.int64)
+
+    def _plan_seats(self, idx: np.ndarray, seats: np.ndarray) -> np.ndarray:
+        """The contract's licensed seats: the seats bought, or the plan tier's limit when
+        pricing is by usage (``seats`` then counts the users billed)."""
+        if self.world.usage_pricing:
+            return TIER_LIMITS[self.tier[idx]]
+        return seats
+
+    def _retier(self, idx: np.ndarray, users: np.ndarray) -> None:
+        """Usage pricing: at a renewal the plan moves up past its limit, down when far below."""
+        tier = self.tier[idx]
+        up = (users > UPGRADE_AT * TIER_LIMITS[tier]) & (tier < len(TIERS) - 1)
+        lower = TIER_LIMITS[np.maximum(tier - 1, 0)]
+        down = (tier > 0) & (users < 0.1 * lower)
+        self.tier[idx] = tier + up - down
 
     def _term_share(self, idx: np.ndarray) -> np.ndarray:
         """A term's length as a share of a year (at most 1): scales per-decision hazards."""
@@ -259,7 +304,9 @@ class ChunkSimulation:
         arr = seats * self.price
         uc = self._u("init.contract", 2)
         signed = self.created_s + (uc[:, 0] * 7200).astype(np.int64)
-        seq = self._new_contract(idx, CT_NEW, start, end, arr, seats, self.auto, signed, -1)
+        seq = self._new_contract(
+            idx, CT_NEW, start, end, arr, self._plan_seats(idx, seats), self.auto, signed, -1
+        )
         for round_ in range(48):
             due = np.flatnonzero(end < 0)
             if len(due) == 0:
@@ -273,6 +320,8 @@ class ChunkSimulation:
             )
             new_seats = self._bounded_seats(due, seats[due] * factor)
             new_arr = new_seats * self.price[due]
+            if self.world.usage_pricing:
+                self._retier(due, new_seats)
             s_day = end[due] - self._decision_lead(due, u[:, 2])
             s_day = np.maximum(s_day, start[due])
             signed_s = np.maximum(s_day * DAY + business_time(u[:, 3]), signed[due] + 60)
@@ -285,8 +334,8 @@ class ChunkSimulation:
             )
             self._new_outcome(due, otype, end[due], arr[due], new_arr)
             seq[due] = self._new_contract(
-                due, CT_RENEWAL, new_start, new_end, new_arr, new_seats, self.auto[due],
-                signed_s, seq[due],
+                due, CT_RENEWAL, new_start, new_end, new_arr, self._plan_seats(due, new_seats),
+                self.auto[due], signed_s, seq[due],
             )  # fmt: skip
             start[due], end[due], seats[due], arr[due], signed[due] = (
                 new_start, new_end, new_seats, new_arr, signed_s,
@@ -396,8 +445,14 @@ class ChunkSimulation:
     def _init_users(self) -> None:
         n = self.n
         ua = self._u("init.roster", 4)
-        base = np.maximum(1, np.round(self.cur_seats * (0.7 + 0.4 * ua[:, 0]))).astype(np.int64)
-        rate = 0.2 * base / 365.0
+        usage = self.world.usage_pricing
+        # Seats bought cover about the roster; when pricing is by usage the billed users are
+        # the active ones, fewer than the roster, and invitations arrive more often but are
+        # kept only as engagement allows (see ``_roster_invites``).
+        spread = (0.9, USAGE_INVITE_RATE) if usage else (0.7, 0.2)
+        base = np.maximum(1, np.round(self.cur_seats * (spread[0] + 0.4 * ua[:, 0])))
+        base = base.astype(np.int64)
+        rate = spread[1] * base / 365.0
         horizon = np.maximum(MAX_INVITE_HORIZON - (self.created_day + 60), 0)
         n_later = np.ceil(rate * horizon * 1.15).astype(np.int64) + 1
         total = base + n_later
@@ -451,6 +506,22 @@ class ChunkSimulation:
         seated = np.where(act < NA, act, invite)
         gone = seated + (-np.log1p(-u[:, 10]) * 365.0 / 0.15 * DAY).astype(np.int64)
         self.udeact = np.where(gone < 0, gone + (u[:, 11] * 3600).astype(np.int64), NA)
+        if usage:
+            # Candidate invitations: before the start date kept with the account's long-run
+            # health, from then on day by day with the health of the day.
+            self.ukeep = self.rs.uniform("world.usage.invite", bounds)
+            later = ~initial
+            dropped = later & (invite < 0) & (self.ukeep >= q**2)
+            invite = np.where(dropped, NA, invite)
+            act = np.where(dropped, NA, act)
+            self.udeact = np.where(dropped, NA, self.udeact)
+            pending = np.flatnonzero(later & (invite >= 0) & (invite < NA))
+            pending = pending[np.argsort(invite[pending] // DAY, kind="stable")]
+            self.pend_users = pending
+            self.pend_days = invite[pending] // DAY
+            # Last day with activity: users seated at the start count as recently active.
+            seated0 = (act < 0) & (self.udeact >= 0)
+            self.ulast = np.where(seated0, -1, -(10**6)).astype(np.int64)
         self.uinvite = invite
         self.uact = act
         self.inv_d = to_day(invite)
@@ -509,14 +580,43 @@ class ChunkSimulation:
         h = self.h
         self.hbar = np.where(t <= self.created_day, h, self.hbar + (h - self.hbar) / 45.0)
 
+        if self.world.usage_pricing:
+            self._roster_invites(t)
         self._decide_renewals(t, alive, ua)
         seated = self._user_turnover(t, alive)
         dau = self._activity(t, alive)
         self._add_ons(t, alive, seated, ua)
+        if self.world.product_only:
+            # Features, support, surveys and billing do not exist; none of them feeds back
+            # into health, seats or renewals, so the rest is the same as with them.
+            return
         self._features(t, alive, dau)
         self._tickets(t, alive, incident, dau)
         self._surveys(t, alive, ua)
         self._invoices(t, alive)
+
+    def _roster_invites(self, t: int) -> None:
+        """Usage pricing: today's candidate invitations are kept with probability health
+        squared, so a healthy account's roster grows and a struggling one's stalls."""
+        lo, hi = np.searchsorted(self.pend_days, [t, t + 1])
+        users = self.pend_users[lo:hi]
+        users = users[self.inv_d[users] == t]
+        if len(users) == 0:
+            return
+        h = self.h[self.uacc[users]]
+        drop = users[self.ukeep[users] >= h**2]
+        self.uinvite[drop] = NA
+        self.uact[drop] = NA
+        self.udeact[drop] = NA
+        self.inv_d[drop] = NA
+        self.act_d[drop] = NA
+        self.deact_d[drop] = NA
+
+    def latent(self, t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Accounts that exist on day ``t`` (created, not yet gone), their health and its
+        smoothed value, after ``step(t)``."""
+        idx = np.flatnonzero((self.created_day <= t) & (t <= self.churn_day))
+        return idx, self.h[idx], self.hbar[idx]
 
     def _switch_terms(self, t: int, u: np.ndarray) -> None:
         sw = self.renew_pending & (self.cur_end + 1 == t)
@@ -602,6 +702,12 @@ class ChunkSimulation:
             np.where(u_exp > 1 - p_con, 0.6 + 0.32 * ua[r, 18], 1.0),
         )
         seats = self._bounded_seats(r, total_seats[~churn] * factor)
+        if self.world.usage_pricing:
+            # Priced per monthly active user: the next term's ARR follows usage.
+            recent = self.ulast >= t - (MAU_WINDOW - 1)
+            mau = np.bincount(self.uacc[recent], minlength=self.n)[r]
+            seats = np.maximum(mau, 1).astype(np.int64)
+            self._retier(r, seats)
         arr = seats * self.price[r]
         before = total_arr[~churn]
         otype = np.where(
@@ -616,8 +722,9 @@ class ChunkSimulation:
         start = end[~churn] + 1
         new_end = add_months(self.start, start, self.months[r]) - 1
         seq = self._new_contract(
-            r, CT_RENEWAL, start, new_end, arr, seats, auto, signed_s, self.cur_seq[r]
-        )
+            r, CT_RENEWAL, start, new_end, arr, self._plan_seats(r, seats), auto, signed_s,
+            self.cur_seq[r],
+        )  # fmt: skip
         self.renew_pending[r] = True
         self.nx["seq"][r] = seq
         self.nx["start"][r] = start
@@ -651,7 +758,10 @@ class ChunkSimulation:
         u = self.rs.uniform("day.turnover", b, 2)
         if len(cand):
             h = self.h[self.uacc[cand]]
-            p = (0.12 / 365.0) * (0.5 + 2.5 * (1 - h) ** 2)
+            if self.world.usage_pricing:
+                p = (0.15 / 365.0) * (0.3 + 4.0 * (1 - h) ** 2)
+            else:
+                p = (0.12 / 365.0) * (0.5 + 2.5 * (1 - h) ** 2)
             gone = cand[u[:, 0] < p]
             self.udeact[gone] = t * DAY + business_time(u[u[:, 0] < p, 1])
             self.deact_d[gone] = t
@@ -668,15 +778,26 @@ class ChunkSimulation:
         ramp = np.clip(0.35 + 0.65 * (t - self.created_day[acct]) / 90.0, 0.35, 1.0)
         prop = self.uprop[elig]
         p = prop * (0.08 + 0.92 * h**1.5) * wk * ramp
+        if self.world.active_scale != 1.0:
+            p = p * self.world.active_scale
         on = (u < p) | (self.act_d[elig] == t)
         users = elig[on]
         acct = acct[on]
         h = h[on]
         prop = prop[on]
+        if self.world.usage_pricing:
+            self.ulast[users] = t
         b = split_bounds(users, self.user_bounds)
-        sessions = 1 + self.rs.poisson("day.sessions", 0.2 + 1.6 * h * prop, b)
+        scale = self.world.volume_scale
+        if scale == 1.0:
+            sessions = 1 + self.rs.poisson("day.sessions", 0.2 + 1.6 * h * prop, b)
+        else:
+            # The mean number of sessions scaled; minutes and key events follow sessions.
+            sessions = 1 + self.rs.poisson("day.sessions", scale * (1.2 + 1.6 * h * prop) - 1, b)
         z = self.rs.normal("day.minutes", b)
         minutes = np.maximum(1, np.round(sessions * np.exp(np.log(6.0 + 20.0 * h) + 0.5 * z)))
+        if scale != 1.0:
+            minutes = np.minimum(minutes, 1440)
         keys = self.rs.poisson("day.key_events", sessions * (0.2 + 2.8 * h**2) * (0.5 + prop), b)
         self.activity.add(
             acct=acct,
@@ -689,6 +810,9 @@ class ChunkSimulation:
         return np.bincount(acct, minlength=self.n)
 
     def _add_ons(self, t: int, alive: np.ndarray, seated: np.ndarray, ua: np.ndarray) -> None:
+        if self.world.usage_pricing:
+            # Nothing to add mid-term: the plan's limit is not a seat count.
+            return
         seats = self.cur_seats + self.addon_seats
         util = seated / np.maximum(seats, 1)
         ok = (
@@ -719,6 +843,8 @@ class ChunkSimulation:
         self.addon_arr[idx] += arr
         self.addon_seats[idx] += add
         self.last_addon[idx] = t
+        if self.world.product_only:
+            return
         amount = np.round(arr * (end - start + 1) / 365.0).astype(np.int64)
         self._bill(idx, seq, start * DAY + 6 * 3600 + (u * 3600).astype(np.int64), amount, "addon")
 
@@ -744,9 +870,11 @@ class ChunkSimulation:
         keep = au > 0
         acct, feat, au, h = acct[keep], feat[keep], au[keep], h[keep]
         b = split_bounds(acct, self.acc_bounds)
-        events = au + self.rs.poisson(
-            "day.feature_events", au * FEATURE_EVENTS[feat] * (0.5 + h), b
-        )
+        lam = au * FEATURE_EVENTS[feat] * (0.5 + h)
+        scale = self.world.volume_scale
+        if scale != 1.0:
+            lam = scale * (au + lam) - au
+        events = au + self.rs.poisson("day.feature_events", lam, b)
         self.usage.add(
             acct=acct, feature=feat + 1, day=np.full(len(acct), t), active_users=au, events=events
         )
@@ -957,11 +1085,16 @@ class ChunkSimulation:
     def user_records(self) -> dict[str, np.ndarray]:
         """Users with their timestamps as simulated so far (never-invited slots dropped)."""
         keep = self.uinvite < NA
+        role, team = self.urole[keep], self.uteam[keep]
+        if self.world.product_only:
+            # The product records no roles beyond the account's first admin, and no teams.
+            role = np.where(self.uk[keep] == 1, 0, 2)
+            team = np.full(len(role), -1)
         return {
             "acct": self.uacc[keep],
             "user": self.uk[keep],
-            "role": self.urole[keep],
-            "team": self.uteam[keep],
+            "role": role,
+            "team": team,
             "invited_s": self.uinvite[keep],
             "activated_s": self.uact[keep],
             "deactivated_s": self.udeact[keep],

@@ -1,5 +1,6 @@
-"""Output layout: ``<out>/<table>/part-NNNNN.parquet``, ``_defects/defects.parquet`` and
-``_manifest.json``. Every column is written as Parquet ``string``.
+"""Output layout: ``<out>/<table>/part-NNNNN.parquet``, ``_defects/defects.parquet``,
+``_truth/latent_health.parquet`` (on request) and ``_manifest.json``. Every column of the raw
+tables is written as Parquet ``string``.
 
 A directory belongs to the generator when its ``_manifest.json`` parses and names the
 generator. A run writes only into a missing or empty directory or one of the generator's,
@@ -18,16 +19,30 @@ from enum import Enum
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from customer_health.generator import __version__
 from customer_health.generator.contract import TABLE_NAMES, TABLES_BY_NAME
 from customer_health.generator.dirty import DEFECT_SCHEMA
+from customer_health.generator.fmt import Formatter, ids
 
 DEFECTS_DIR = "_defects"
 DEFECTS_FILE = "defects.parquet"
 DEFECTS = PurePosixPath(DEFECTS_DIR, DEFECTS_FILE)
+# The simulation's latent health, written on request; ``_`` folders are not raw tables.
+TRUTH_DIR = "_truth"
+TRUTH_FILE = "latent_health.parquet"
+TRUTH = PurePosixPath(TRUTH_DIR, TRUTH_FILE)
+TRUTH_SCHEMA = pa.schema(
+    [
+        ("account_id", pa.string()),
+        ("date", pa.string()),
+        ("latent_health", pa.float64()),
+        ("smoothed_health", pa.float64()),
+    ]
+)
 MANIFEST = "_manifest.json"
 COMPRESSION = "zstd"
 # The name every manifest of the generator carries in its "generator" field.
@@ -111,6 +126,8 @@ def _is_generator_name(rel: PurePosixPath, marker: dict[str, Any]) -> bool:
     finished = marker.get("complete", True) is True
     if rel == DEFECTS:
         return not finished or marker.get("dirty") is True
+    if rel == TRUTH:
+        return not finished or marker.get("truth") is True
     if len(rel.parts) != 2 or rel.parts[0] not in TABLE_NAMES:
         return False
     match = PART_NAME.fullmatch(rel.parts[1])
@@ -142,6 +159,7 @@ def generator_files(out: Path) -> list[Path]:
         return []
     candidates = [PurePosixPath(t, p.name) for t in TABLE_NAMES for p in _entries(out / t)]
     candidates += [DEFECTS] if (out / DEFECTS_DIR).is_dir() else []
+    candidates += [TRUTH] if (out / TRUTH_DIR).is_dir() else []
     return [
         out / rel
         for rel in candidates
@@ -192,7 +210,7 @@ def prepare(out: Path, force: bool = False) -> None:
     for path in doomed:
         path.unlink()
     # Folders left empty go too; a folder that still holds anything stays.
-    for folder in [out / t for t in TABLE_NAMES] + [out / DEFECTS_DIR]:
+    for folder in [out / t for t in TABLE_NAMES] + [out / DEFECTS_DIR, out / TRUTH_DIR]:
         if not folder.is_symlink() and folder.is_dir() and next(folder.iterdir(), None) is None:
             folder.rmdir()
     unfinished = {"generator": GENERATOR, "generator_version": __version__, "complete": False}
@@ -248,6 +266,50 @@ class DefectWriter:
     def close(self) -> None:
         if self.rows == 0:
             self._writer.write_table(DEFECT_SCHEMA.empty_table())
+        self._writer.close()
+
+
+class TruthWriter:
+    """The latent health of every account on every day it exists (``--truth``)."""
+
+    def __init__(self, out: Path, start: dt.date) -> None:
+        path = out / TRUTH_DIR / TRUTH_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _must_be_new(path)
+        self._writer = pq.ParquetWriter(path, TRUTH_SCHEMA, compression=COMPRESSION)
+        self._format = Formatter(start)
+        self._parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        self.rows = 0
+
+    def add(
+        self, first: int, day: int, acct: np.ndarray, health: np.ndarray, smoothed: np.ndarray
+    ) -> None:
+        """One day of one chunk: ``acct`` are indices within the chunk starting at ``first``."""
+        self._parts.append((acct + first, np.full(len(acct), day), health, smoothed))
+
+    def flush(self) -> None:
+        """Write what was added as one row group, ordered by account and day."""
+        if not self._parts:
+            return
+        acct, day, health, smoothed = (np.concatenate(c) for c in zip(*self._parts, strict=True))
+        self._parts = []
+        order = np.lexsort((day, acct))
+        batch = pa.Table.from_arrays(
+            [
+                ids("acc_", acct[order] + 1, 6),
+                self._format.dates(day[order]),
+                pa.array(health[order], pa.float64()),
+                pa.array(smoothed[order], pa.float64()),
+            ],
+            schema=TRUTH_SCHEMA,
+        )
+        self._writer.write_table(batch)
+        self.rows += batch.num_rows
+
+    def close(self) -> None:
+        self.flush()
+        if self.rows == 0:
+            self._writer.write_table(TRUTH_SCHEMA.empty_table())
         self._writer.close()
 
 

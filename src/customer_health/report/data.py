@@ -67,6 +67,8 @@ class Portfolio:
     backtest_bands: list[dict[str, Any]]
     backtest_metrics: list[dict[str, Any]]
     tree: DecisionDag | None
+    missing_data: list[MissingData] = field(default_factory=list)
+    categories_left_out: list[str] = field(default_factory=list)
 
     def band(self, band_id: str | None) -> Band | None:
         return next((band for band in self.bands if band.band_id == band_id), None)
@@ -79,6 +81,60 @@ def records(
     cursor = con.execute(sql, list(params))
     names = [column[0] for column in cursor.description or []]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+@dataclass(frozen=True)
+class MissingData:
+    """Data the deployment lacks, and the scored signals it would add."""
+
+    requirement: str
+    description: str
+    signals: tuple[str, ...]
+    categories: tuple[str, ...]
+
+
+def read_missing_data(con: duckdb.DuckDBPyConnection) -> list[MissingData]:
+    """Each check a signal needs and the deployment fails (rpt_signal_availability), with
+    the signals it would add; empty when every signal has its data or the mart is absent."""
+    if not relation_exists(con, "marts", "rpt_signal_availability"):
+        return []
+    rows = con.execute(
+        """
+        select category_label, signal_name, missing_requirements, missing_data
+        from marts.rpt_signal_availability
+        where not is_available
+        order by category_order, signal_order
+        """
+    ).fetchall()
+    found: dict[str, tuple[str, list[str], list[str]]] = {}
+    for category, signal, requirements, descriptions in rows:
+        # both lists are in the order of the requirement names
+        pairs = zip(requirements.split(", "), descriptions.split("; "), strict=True)
+        for requirement, description in pairs:
+            _, signals, categories = found.setdefault(requirement, (description, [], []))
+            signals.append(signal)
+            if category not in categories:
+                categories.append(category)
+    return [
+        MissingData(requirement, description, tuple(signals), tuple(categories))
+        for requirement, (description, signals, categories) in sorted(found.items())
+    ]
+
+
+def read_categories_left_out(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Labels of the categories without any available signal: left out of every score."""
+    if not relation_exists(con, "marts", "rpt_signal_availability"):
+        return []
+    rows = con.execute(
+        """
+        select category_label
+        from marts.rpt_signal_availability
+        group by category_label, category_order
+        having not bool_or(is_available)
+        order by category_order
+        """
+    ).fetchall()
+    return [label for (label,) in rows]
 
 
 def relation_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
@@ -211,7 +267,9 @@ def read_portfolio(
                 top_risk_lift, is_below_auc_floor
             from marts.rpt_health_backtest_metrics
             where period = 'overall' and segment = 'all'
-            order by case when predictor = 'health_score' then 0 else 1 end, churn_auc desc
+            order by
+                case predictor when 'health_score' then 0 when 'key_events_30d' then 1 else 2 end,
+                churn_auc desc
             """,
         )
     return Portfolio(
@@ -229,6 +287,8 @@ def read_portfolio(
         backtest_bands=backtest_bands,
         backtest_metrics=backtest_metrics,
         tree=read_tree(con),
+        missing_data=read_missing_data(con),
+        categories_left_out=read_categories_left_out(con),
     )
 
 

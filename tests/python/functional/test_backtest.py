@@ -30,7 +30,7 @@ pytestmark = pytest.mark.functional
 DEMO = {"accounts": 1000, "days": 730, "seed": 42}
 HORIZON = 90
 CATEGORIES = ("usage", "adoption", "lifecycle", "support", "commercial")
-PREDICTORS = ("health_score", *(f"{c}_score" for c in CATEGORIES))
+PREDICTORS = ("health_score", *(f"{c}_score" for c in CATEGORIES), "key_events_30d")
 WARN_TESTS = (
     "backtest_score_auc_above_floor",
     "backtest_churn_rate_rises_from_healthy_to_critical",
@@ -68,11 +68,13 @@ def auc(values: np.ndarray, labels: np.ndarray) -> float | None:
     return float((rank_sum - positives * (positives + 1) / 2.0) / (positives * negatives))
 
 
-def overall_score_metrics(project: DbtProject, segment: str = "all") -> dict[str, Any]:
+def overall_score_metrics(
+    project: DbtProject, segment: str = "all", predictor: str = "health_score"
+) -> dict[str, Any]:
     found = rows(
         project,
         "select * from marts.rpt_health_backtest_metrics where period = 'overall'"
-        f" and segment = '{segment}' and predictor = 'health_score'",
+        f" and segment = '{segment}' and predictor = '{predictor}'",
     )
     assert len(found) == 1
     return found[0]
@@ -89,8 +91,12 @@ def band_churn(project: DbtProject) -> dict[str, float]:
 
 def test_the_demo_score_predicts_churn(demo: DbtProject) -> None:
     metrics = overall_score_metrics(demo)
-    assert metrics["churn_auc"] >= 0.75, metrics
+    assert metrics["churn_auc"] >= 0.77, metrics
     assert metrics["top_risk_lift"] >= 2.5, metrics
+    # and beats the raw count of the account's key events of the last 30 days
+    baseline = overall_score_metrics(demo, predictor="key_events_30d")
+    assert baseline["observations"] == metrics["observations"]
+    assert metrics["churn_auc"] > baseline["churn_auc"], (metrics, baseline)
     churn = band_churn(demo)
     rates = [churn[band] for band in BAND_ORDER]
     assert all(a < b for a, b in itertools.pairwise(rates)), churn
@@ -115,6 +121,8 @@ def test_the_portfolio_summary_shows_the_backtest(demo: DbtProject) -> None:
     auc_value = overall_score_metrics(demo)["churn_auc"]
     assert "Back-test: churn within 90 days" in text
     assert f"score AUC {auc_value:.3f}" in text
+    baseline = overall_score_metrics(demo, predictor="key_events_30d")["churn_auc"]
+    assert f"key events of the last 30 days: {baseline:.3f}" in text
     for band in BAND_ORDER:
         assert band in text
 
@@ -321,10 +329,11 @@ def broken_copy(
     for line in lines[1:]:
         fields = line.split(",")
         replacement = rules.get(fields[1])
+        # category_id, signal_name, scoring_basis, zero_points_at, full_points_at, max_points
         if replacement is None:
-            fields[4] = "0"
+            fields[5] = "0"
         else:
-            fields[2:5] = replacement
+            fields[3:6] = replacement
         kept.append(",".join(fields))
     rules_path.write_text("\n".join(kept) + "\n")
     db_path = tmp / "warehouse.duckdb"

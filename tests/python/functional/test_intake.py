@@ -245,6 +245,47 @@ def test_absent_optional_tables_are_not_available_and_printed_by_the_summary(wor
     assert "not available" in world.make_output
 
 
+UNAVAILABLE_SIGNALS = {
+    "open_ticket_count",
+    "aged_open_ticket_count",
+    "high_severity_open_ticket_count",
+    "escalated_ticket_count",
+    "avg_resolution_days",
+    "avg_ticket_satisfaction_score",
+    "sponsor_departure_count",
+    "active_sponsor_count",
+    "milestone_on_schedule_rate",
+    "overdue_milestone_count",
+    "days_to_first_value",
+}
+
+
+def test_signals_without_their_source_earn_nothing_and_the_summary_names_them(
+    world: World,
+) -> None:
+    rows = world.project.query(
+        "select signal_name, is_available, missing_requirements from marts.rpt_signal_availability"
+    )
+    unavailable = {name: missing for name, available, missing in rows if not available}
+    assert set(unavailable) == UNAVAILABLE_SIGNALS
+    assert unavailable["open_ticket_count"] == "support.tickets"
+    assert unavailable["active_sponsor_count"] == "crm.stakeholder_events"
+    # no day of any account has a value or points for them; lifecycle has no signal left
+    conditions = " or ".join(
+        f"{name} is not null or {name}_points is not null" for name in sorted(UNAVAILABLE_SIGNALS)
+    )
+    assert world.project.query(
+        "select count(*) from intermediate.int_category_scores_daily"
+        f" where {conditions} or lifecycle_score is not null"
+    ) == [(0,)]
+    # coverage counts only the categories the deployment has: every active day is scored
+    assert world.project.query(
+        "select count(*) from marts.fct_account_health_daily where computed_health_score is null"
+    ) == [(0,)]
+    assert "Data the score does not have" in world.make_output
+    assert "Left out of every score" in world.make_output
+
+
 def test_typed_columns_and_csv_are_staged_like_text(
     world: World, healthgen_extract: HealthgenExtract
 ) -> None:
@@ -367,6 +408,13 @@ def test_an_as_of_date_before_the_first_scoring_day_fails_the_build(
         ({"scoring_start_date": "2024-02-30"}, "scoring_start_date"),
         ({"usage_window_days": "30) or (1=1"}, "usage_window_days"),
         ({"backtest_auc_floor": True}, "backtest_auc_floor"),
+        ({"usage_trend_prior_user_days": "10) or (1=1"}, "usage_trend_prior_user_days"),
+        ({"cohort_dimensions": ["segment", "industry"]}, "cohort_dimensions"),
+        ({"cohort_dimensions": "segment"}, "cohort_dimensions"),
+        ({"cohort_tenure_band_days": [365, 90]}, "cohort_tenure_band_days"),
+        ({"cohort_tenure_band_days": [90.5]}, "cohort_tenure_band_days"),
+        ({"cohort_min_accounts": 0}, "cohort_min_accounts"),
+        ({"cohort_size_bands": 2.5}, "cohort_size_bands"),
     ],
 )
 def test_vars_are_values_not_sql(

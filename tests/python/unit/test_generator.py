@@ -1,4 +1,5 @@
-"""The synthetic data generator: contract, determinism, prefix stability, defects, realism."""
+"""The synthetic data generator: contract, determinism, prefix stability, defects, realism,
+worlds and the latent truth."""
 
 from __future__ import annotations
 
@@ -861,3 +862,367 @@ def test_surveys_tickets_and_billing_look_plausible(population: duckdb.DuckDBPyC
            where milestone_name = 'go_live'""",
     )
     assert 0.02 < stalled < 0.4
+
+
+# ---------------------------------------------------------------------------- worlds
+
+WORLD_RUN = {"accounts": 200, "days": 400, "seed": 23, "chunk_size": 100}
+TRUTH_COLUMNS = ["account_id", "date", "latent_health", "smoothed_health"]
+
+
+@pytest.fixture(scope="module")
+def world_extract(tmp_path_factory: pytest.TempPathFactory):
+    """Factory: the extract of one world (``WORLD_RUN``, with ``--truth``), made once."""
+    cache: dict[str, Path] = {}
+
+    def make(world: str) -> Path:
+        if world not in cache:
+            out = tmp_path_factory.mktemp(f"world_{world}")
+            generate(Config(out=out, world=world, truth=True, **WORLD_RUN))
+            cache[world] = out
+        return cache[world]
+
+    return make
+
+
+def connect_world(raw: Path) -> duckdb.DuckDBPyConnection:
+    """Views of a world's tables; a table the world does not write is an empty view."""
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    for spec in TABLES:
+        if (raw / spec.name).is_dir():
+            source = f"select * from read_parquet('{raw}/{spec.name}/*.parquet')"
+        else:
+            cols = ", ".join(f"cast(null as varchar) as {c}" for c in spec.column_names)
+            source = f"select {cols} where false"
+        con.execute(f"create view {spec.name} as {source}")
+    if (raw / "_truth").is_dir():
+        con.execute(
+            f"create view truth as select * from read_parquet('{raw}/_truth/latent_health.parquet')"
+        )
+    return con
+
+
+def test_annual_world_is_the_default_and_unchanged(healthgen_extract, tmp_path: Path) -> None:
+    default = healthgen_extract()
+    named = tmp_path / "annual"
+    generate(Config(accounts=120, days=150, seed=11, out=named, chunk_size=50, world="annual"))
+    for table in TABLE_NAMES:
+        assert pq.read_table(default / table).equals(pq.read_table(named / table)), table
+    first, again = manifest(default), manifest(named)
+    assert first["world"] == again["world"] == "annual"
+    first.pop("seconds")
+    again.pop("seconds")
+    assert first == again
+
+
+@pytest.mark.parametrize(
+    "world", ["annual", "monthly", "usage", "sparse", "low_activity", "high_activity"]
+)
+def test_each_world_generates_its_tables_and_says_so(world_extract, world: str) -> None:
+    from customer_health.generator.worlds import WORLDS, world_tables
+
+    raw = world_extract(world)
+    m = manifest(raw)
+    assert m["world"] == world
+    tables = world_tables(WORLDS[world])
+    assert list(m["row_counts"]) == list(tables)
+    folders = {p.name for p in raw.iterdir() if p.is_dir()}
+    assert folders == {*tables, "_truth"}
+    for table in tables:
+        assert m["row_counts"][table] == pq.read_table(raw / table).num_rows > 0, table
+
+
+@pytest.mark.parametrize("world", ["monthly", "usage", "sparse", "low_activity", "high_activity"])
+def test_each_world_keeps_every_contract_rule(world_extract, world: str) -> None:
+    con = connect_world(world_extract(world))
+    last = dt.date(2024, 1, 1) + dt.timedelta(days=WORLD_RUN["days"] - 1)
+    end = f"'{last}T23:59:59Z'"
+    rules = [r for spec in TABLES for r in _table_rules(spec, end)] + _cross_rules(last, end)
+    problems = []
+    for label, sql in rules:
+        count = scalar(con, f"select count(*) from ({sql})")
+        if count:
+            problems.append(f"{label}: {count}")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize(
+    "world", ["annual", "monthly", "usage", "sparse", "low_activity", "high_activity"]
+)
+def test_churn_in_each_world_follows_the_latent_health(world_extract, world: str) -> None:
+    # Accounts that churned had a lower smoothed health over their last 60 days than
+    # accounts that renewed had over the 60 days before their last renewal.
+    con = connect_world(world_extract(world))
+    by_outcome = {
+        churned: (health, n)
+        for churned, health, n in con.execute(
+            """with decided as (
+                   select account_id, bool_or(outcome_type = 'churned') as churned,
+                          max(cast(outcome_date as date)) as last_decision
+                   from account_outcomes where outcome_date >= '2024-03-01' group by 1)
+               select churned, avg(health), count(*) from (
+                   select d.account_id, d.churned, avg(t.smoothed_health) as health
+                   from decided d join truth t using (account_id)
+                   where cast(t.date as date) between d.last_decision - 59 and d.last_decision
+                   group by 1, 2)
+               group by 1"""
+        ).fetchall()
+    }
+    assert by_outcome[True][1] >= 5, by_outcome
+    assert by_outcome[False][1] >= 50, by_outcome
+    assert by_outcome[True][0] < by_outcome[False][0] - 0.1, by_outcome
+
+
+def test_truth_writes_the_latent_health_and_changes_nothing_else(
+    healthgen_extract, tmp_path: Path
+) -> None:
+    plain = healthgen_extract()
+    out = tmp_path / "truth"
+    generate(Config(accounts=120, days=150, seed=11, out=out, chunk_size=50, truth=True))
+    for table in TABLE_NAMES:
+        assert pq.read_table(plain / table).equals(pq.read_table(out / table)), table
+    assert {p.name for p in out.iterdir()} == {p.name for p in plain.iterdir()} | {"_truth"}
+    first, again = manifest(plain), manifest(out)
+    for m in (first, again):
+        m.pop("seconds")
+    assert again.pop("truth") is True
+    assert first == again
+
+    truth = pq.read_table(out / "_truth" / "latent_health.parquet")
+    assert truth.column_names == TRUTH_COLUMNS
+    con = connect_world(out)
+    # One row per account and day from its creation (or the start) to its churn (or the end).
+    expected = scalar(
+        con,
+        """select sum(date_diff('day', greatest(cast(a.created_at as date), date '2024-01-01'),
+                                least(coalesce(cast(o.outcome_date as date), date '2024-05-29'),
+                                      date '2024-05-29')) + 1)
+           from accounts a left join account_outcomes o
+             on o.account_id = a.account_id and o.outcome_type = 'churned'""",
+    )
+    assert truth.num_rows == expected
+    assert scalar(con, "select count(*) from truth t anti join accounts a using (account_id)") == 0
+    assert scalar(con, "select count(*) from (select distinct account_id, date from truth)") == (
+        truth.num_rows
+    )
+    bad = scalar(
+        con,
+        f"""select count(*) from truth
+            where not regexp_full_match(account_id, '{ID_RE["account_id"]}')
+               or not regexp_full_match(date, '{DATE_RE}')
+               or not (latent_health > 0 and latent_health < 1)
+               or not (smoothed_health > 0 and smoothed_health < 1)""",
+    )
+    assert bad == 0
+    churned_later = scalar(
+        con,
+        """select count(*) from truth t join account_outcomes o using (account_id)
+           where o.outcome_type = 'churned' and t.date > o.outcome_date""",
+    )
+    assert churned_later == 0
+
+
+def test_rerun_without_truth_removes_it(tmp_path: Path) -> None:
+    out = tmp_path / "raw"
+    generate(Config(accounts=50, days=20, seed=1, out=out, truth=True))
+    assert (out / "_truth" / "latent_health.parquet").is_file()
+    generate(Config(accounts=50, days=20, seed=1, out=out))
+    assert not (out / "_truth").exists()
+    assert "truth" not in manifest(out)
+
+
+def test_sparse_world_has_product_data_only_and_flat_roles(world_extract) -> None:
+    from customer_health.generator.worlds import PRODUCT_ONLY_TABLES
+
+    raw = world_extract("sparse")
+    assert {p.name for p in raw.iterdir() if p.is_dir()} == {*PRODUCT_ONLY_TABLES, "_truth"}
+    con = connect_world(raw)
+    roles = dict(con.execute("select user_role, count(*) from users group by 1").fetchall())
+    assert set(roles) == {"admin", "member"}
+    # The admin is each account's first user, and every account has one.
+    assert roles["admin"] == scalar(con, "select count(distinct account_id) from users")
+    assert scalar(con, "select count(*) from users where user_role = 'admin' "
+                       "and user_id not like '%0001'") == 0  # fmt: skip
+    assert scalar(con, "select count(*) from users where team is not null") == 0
+    # The simulation is the annual world's: the other tables it writes are the same rows.
+    annual = world_extract("annual")
+    for table in PRODUCT_ONLY_TABLES:
+        if table != "users":
+            assert pq.read_table(raw / table).equals(pq.read_table(annual / table)), table
+
+
+def test_sparse_world_dirty_with_next_day_writes_only_its_tables(tmp_path: Path) -> None:
+    from customer_health.generator.worlds import PRODUCT_ONLY_TABLES
+
+    base, nxt = tmp_path / "base", tmp_path / "next"
+    cfg = Config(
+        accounts=100, days=60, seed=4, out=base, chunk_size=50, dirty=True, dirty_rate=0.1,
+        next_day_out=nxt, world="sparse",
+    )  # fmt: skip
+    generate(cfg)
+    for out in (base, nxt):
+        m = manifest(out)
+        assert m["world"] == "sparse"
+        assert set(m["row_counts"]) == set(PRODUCT_ONLY_TABLES)
+        tables = {p.name for p in out.iterdir() if p.is_dir() and not p.name.startswith("_")}
+        assert tables == set(PRODUCT_ONLY_TABLES)
+        defects = pq.read_table(out / "_defects" / "defects.parquet")
+        assert set(defects.column("table_name").to_pylist()) == set(PRODUCT_ONLY_TABLES)
+    assert manifest(nxt)["appended_tables"] == ["user_activity_daily"]
+    assert manifest(nxt)["delivery_date"] == "2024-03-01"
+
+
+@pytest.mark.parametrize("world", ["usage", "sparse"])
+def test_a_world_next_day_delivery_is_its_longer_run(tmp_path: Path, world: str) -> None:
+    from customer_health.generator.generator import STREAMED
+
+    run = {"accounts": 100, "seed": 9, "chunk_size": 50, "world": world}
+    base, nxt, longer = tmp_path / "base", tmp_path / "next", tmp_path / "longer"
+    generate(Config(days=90, out=base, next_day_out=nxt, **run))
+    generate(Config(days=91, out=longer, **run))
+    assert manifest(nxt)["world"] == world
+    for table in Config(days=1, out=base, **run).tables:
+        if table in STREAMED:
+            combined = pa.concat_tables([pq.read_table(base / table), pq.read_table(nxt / table)])
+        else:
+            combined = pq.read_table(nxt / table)
+        combined = combined.sort_by([(c, "ascending") for c in combined.column_names])
+        assert combined.equals(sorted_rows(longer, table)), table
+
+
+def test_a_world_chunk_size_only_changes_the_file_layout(tmp_path: Path) -> None:
+    run = {"accounts": 100, "days": 90, "seed": 8, "world": "usage", "truth": True}
+    small, large = tmp_path / "small", tmp_path / "large"
+    generate(Config(out=small, chunk_size=50, **run))
+    generate(Config(out=large, chunk_size=100, **run))
+    for table in [*TABLE_NAMES, "_truth"]:
+        assert sorted_rows(small, table).equals(sorted_rows(large, table)), table
+
+
+def test_monthly_world_renews_or_cancels_every_month(world_extract) -> None:
+    con = connect_world(world_extract("monthly"))
+    terms = dict(
+        con.execute(
+            """select cast(start_date as date) + interval 1 month - interval 1 day
+                      = cast(end_date as date), count(*)
+               from contracts group by 1"""
+        ).fetchall()
+    )
+    assert set(terms) == {True}, terms
+    assert scalar(con, "select count(*) from contracts where contract_type = 'add_on'") == 0
+    # Monthly billing: one invoice per term, of a twelfth of its ARR.
+    per_term = con.execute(
+        """select count(*), max(abs(cast(i.amount as decimal(18, 2))
+                                   - round(cast(c.arr as decimal(18, 2)) / 12, 2)))
+           from invoices i join contracts c using (contract_id)"""
+    ).fetchone()
+    assert per_term is not None
+    assert per_term[0] > 0
+    assert per_term[1] <= 0.01
+    assert (
+        scalar(con, "select max(n) from (select count(*) as n from invoices group by contract_id)")
+        == 1
+    )
+    # A decision a month with the yearly odds spread over it: about as many accounts leave
+    # in a year as in the annual world.
+    annual = connect_world(world_extract("annual"))
+    churn = "select count(*) from account_outcomes where outcome_type = 'churned'"
+    ratio = scalar(con, churn) / scalar(annual, churn)
+    assert 0.6 < ratio < 1.8, ratio
+
+
+def test_usage_world_seats_are_plan_tiers_not_user_counts(world_extract) -> None:
+    from customer_health.generator.worlds import TIERS
+
+    per_account = """
+        with seated as (
+            select account_id, count(*) as users from users
+            where activated_at is not null and deactivated_at is null group by 1),
+        plan as (
+            select account_id, cast(licensed_seats as int) as seats,
+                   cast(arr as double) as arr
+            from contracts where status = 'active' and contract_type != 'add_on')
+        select segment, corr(seats, users), corr(arr, users), count(*)
+        from plan join seated using (account_id) join accounts using (account_id)
+        group by 1"""
+    constant = """
+        select avg((n_seats = 1)::int), count(*) from (
+            select account_id, count(distinct licensed_seats) as n_seats from contracts
+            where contract_type != 'add_on' group by 1 having count(*) >= 2)"""
+    usage = connect_world(world_extract("usage"))
+    seats = {
+        int(s) for (s,) in usage.execute("select distinct licensed_seats from contracts").fetchall()
+    }
+    assert seats <= set(TIERS)
+    for segment, seats_users, arr_users, n in usage.execute(per_account).fetchall():
+        assert n >= 20, segment
+        assert seats_users < 0.6, (segment, seats_users)
+        assert arr_users > 0.8, (segment, arr_users)
+    kept, n = usage.execute(constant).fetchone()
+    assert n >= 100
+    assert kept > 0.75
+    # The roster moves with engagement while the plan stays: seated users changed over the run
+    # for most accounts whose plan never changed.
+    moved = scalar(
+        usage,
+        """with fixed as (
+               select account_id from contracts where contract_type != 'add_on'
+               group by 1 having count(distinct licensed_seats) = 1 and count(*) >= 2)
+           select avg((start_users != end_users)::int) from (
+               select account_id,
+                      count(*) filter (where activated_at < '2024-01-01'
+                          and coalesce(deactivated_at, '9') >= '2024-01-01') as start_users,
+                      count(*) filter (where activated_at is not null
+                          and deactivated_at is null) as end_users
+               from users join fixed using (account_id) group by 1)""",
+    )
+    assert moved > 0.5
+    # The same measures in the annual world, where seats are bought per user.
+    annual = connect_world(world_extract("annual"))
+    for segment, seats_users, _, _ in annual.execute(per_account).fetchall():
+        assert seats_users > 0.8, (segment, seats_users)
+    assert annual.execute(constant).fetchone()[0] < 0.6
+
+
+def _activity_rates(raw: Path) -> tuple[float, float]:
+    """Active user-days per activated user, and key events per active user-day."""
+    con = connect_world(raw)
+    row = con.execute(
+        """select count(*) / (select count(*) from users where activated_at is not null),
+                  avg(cast(key_events as int))
+           from user_activity_daily"""
+    ).fetchone()
+    assert row is not None
+    return float(row[0]), float(row[1])
+
+
+def test_activity_worlds_scale_what_users_do(world_extract) -> None:
+    days, keys = _activity_rates(world_extract("annual"))
+    low_days, low_keys = _activity_rates(world_extract("low_activity"))
+    high_days, high_keys = _activity_rates(world_extract("high_activity"))
+    assert 0.05 < low_days / days < 0.2, (low_days, days)
+    assert 0.8 < low_keys / keys < 1.25, (low_keys, keys)
+    assert high_days == days
+    assert 5 < high_keys / keys < 20, (high_keys, keys)
+    minutes = "select max(cast(active_minutes as int)) from user_activity_daily"
+    assert scalar(connect_world(world_extract("high_activity")), minutes) <= 1440
+
+
+def test_unknown_world_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from customer_health.generator.cli import parse_args
+    from customer_health.generator.generator import validate
+    from customer_health.generator.worlds import WORLD_NAMES
+
+    argv = ["--accounts", "5", "--days", "5", "--seed", "1", "--out", str(tmp_path / "x")]
+    with pytest.raises(SystemExit) as exc:
+        parse_args([*argv, "--world", "quarterly"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "--world" in err
+    assert all(name in err for name in WORLD_NAMES)
+    cfg, _ = parse_args([*argv, "--world", "usage", "--truth"])
+    assert (cfg.world, cfg.truth) == ("usage", True)
+    with pytest.raises(ValueError, match="--world"):
+        validate(Config(accounts=5, days=5, seed=1, out=tmp_path, world="quarterly"))
+    assert not (tmp_path / "x").exists()

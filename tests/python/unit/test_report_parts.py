@@ -10,14 +10,21 @@ import json
 import math
 import shutil
 from pathlib import Path
+from typing import Any
 
+import duckdb
 import pytest
 
 from customer_health.decision_tree.dsl import parse_dag
 from customer_health.report import charts
 from customer_health.report import cli as report_cli
 from customer_health.report.charts import band_for, score_distribution
-from customer_health.report.data import Band, Portfolio
+from customer_health.report.data import (
+    Band,
+    Portfolio,
+    read_categories_left_out,
+    read_missing_data,
+)
 from customer_health.report.render import (
     REPORT_MARKER,
     NotOurReportError,
@@ -27,6 +34,7 @@ from customer_health.report.render import (
     replace_directory,
     tree_path,
 )
+from customer_health.summary import missing_data_table
 
 PROJECT_DIR = Path(__file__).resolve().parents[3]
 BANDS = [
@@ -185,23 +193,29 @@ def test_the_report_command_refuses_an_output_it_did_not_write(
     assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == before
 
 
+def empty_portfolio(**changes: Any) -> Portfolio:
+    """A portfolio page's data with no accounts, changed by ``changes``."""
+    fields: dict[str, Any] = {
+        "as_of_date": dt.date(2026, 11, 30),
+        "release": {"release_id": "20261201T020000000000Z"},
+        "bands": BANDS,
+        "categories": [],
+        "accounts": [],
+        "band_mix": [],
+        "fallers": [],
+        "risers": [],
+        "renewals_at_risk": [],
+        "alerts": [],
+        "alert_count": 0,
+        "backtest_bands": [],
+        "backtest_metrics": [],
+        "tree": None,
+    }
+    return Portfolio(**{**fields, **changes})
+
+
 def test_a_report_build_carries_the_marker_and_a_failed_one_is_removed(tmp_path: Path) -> None:
-    portfolio = Portfolio(
-        as_of_date=dt.date(2026, 11, 30),
-        release={"release_id": "20261201T020000000000Z"},
-        bands=BANDS,
-        categories=[],
-        accounts=[],
-        band_mix=[],
-        fallers=[],
-        risers=[],
-        renewals_at_risk=[],
-        alerts=[],
-        alert_count=0,
-        backtest_bands=[],
-        backtest_metrics=[],
-        tree=None,
-    )
+    portfolio = empty_portfolio()
     out = tmp_path / "report"
     built = build_directory(out, dt.datetime(2026, 12, 1, 2, 0))
     assert render_report(built, portfolio, {}, {}, {}, dt.datetime(2026, 12, 1)) == 2
@@ -238,3 +252,110 @@ def test_the_shared_template_is_one_script_for_every_page() -> None:
     template = json.loads(script.removeprefix("window.REPORT_TEMPLATE = ").rstrip(";\n"))
     assert template["layout"]["plot_bgcolor"] == "white"
     assert "template" not in charts.base_layout("x")
+
+
+def availability_db() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute("create schema marts")
+    con.execute(
+        """
+        create table marts.rpt_signal_availability as
+        select * from (values
+            ('usage', 'Product usage', 1, 'feature_breadth_rate', 2, true, null, null),
+            ('adoption', 'Adoption depth', 2, 'integration_count', 5, false,
+                'product.feature_usage_daily, product.features.integration',
+                'daily feature usage; integration features'),
+            ('adoption', 'Adoption depth', 2, 'feature_breadth_rate_2', 2, false,
+                'product.feature_usage_daily', 'daily feature usage'),
+            ('support', 'Support & sentiment', 4, 'open_ticket_count', 1, false,
+                'support.tickets', 'support tickets')
+        ) as t(category_id, category_label, category_order, signal_name, signal_order,
+               is_available, missing_requirements, missing_data)
+        """
+    )
+    return con
+
+
+def test_missing_data_groups_the_signals_each_missing_source_would_add() -> None:
+    with availability_db() as con:
+        missing = read_missing_data(con)
+        left_out = read_categories_left_out(con)
+        table = missing_data_table(con)
+    assert [m.requirement for m in missing] == [
+        "product.feature_usage_daily",
+        "product.features.integration",
+        "support.tickets",
+    ]
+    assert missing[0].description == "daily feature usage"
+    assert missing[0].signals == ("feature_breadth_rate_2", "integration_count")
+    assert missing[0].categories == ("Adoption depth",)
+    assert missing[1].signals == ("integration_count",)
+    # a category none of whose signals is available is left out of every score
+    assert left_out == ["Adoption depth", "Support & sentiment"]
+    assert table is not None
+    assert table.row_count == 3
+    assert "Left out of every score: Adoption depth, Support & sentiment" in str(table.caption)
+
+
+def test_no_missing_data_table_when_every_signal_has_its_data() -> None:
+    with duckdb.connect() as con:
+        assert read_missing_data(con) == []
+        assert missing_data_table(con) is None
+        con.execute("create schema marts")
+        con.execute(
+            "create table marts.rpt_signal_availability as select 'usage' as category_id,"
+            " 'Product usage' as category_label, 1 as category_order, 'x' as signal_name,"
+            " 1 as signal_order, true as is_available, null as missing_requirements,"
+            " null as missing_data"
+        )
+        assert read_missing_data(con) == []
+        assert read_categories_left_out(con) == []
+
+
+def test_the_portfolio_page_lists_the_missing_data_and_the_baseline(tmp_path: Path) -> None:
+    with availability_db() as con:
+        missing = read_missing_data(con)
+        left_out = read_categories_left_out(con)
+    portfolio = empty_portfolio(
+        backtest_bands=[
+            {
+                "assessment_value": "healthy",
+                "assessment_label": "Healthy",
+                "assessment_color": "#22c55e",
+                "band_rank": 1,
+                "observations": 10,
+                "churned_observations": 2,
+                "churn_rate": 0.2,
+                "share_of_observations": 1.0,
+            }
+        ],
+        backtest_metrics=[
+            {
+                "predictor": "health_score",
+                "churn_auc": 0.8,
+                "top_risk_lift": 3.0,
+                "observations": 10,
+                "churned_observations": 2,
+                "is_below_auc_floor": False,
+            },
+            {
+                "predictor": "key_events_30d",
+                "churn_auc": 0.7,
+                "top_risk_lift": 2.0,
+                "observations": 10,
+                "churned_observations": 2,
+                "is_below_auc_floor": False,
+            },
+        ],
+        missing_data=missing,
+        categories_left_out=left_out,
+    )
+    built = build_directory(tmp_path / "report", dt.datetime(2026, 12, 1, 2, 0))
+    render_report(built, portfolio, {}, {}, {}, dt.datetime(2026, 12, 1))
+    page = (built / "index.html").read_text()
+    assert "Data the score does not have" in page
+    assert "support tickets" in page
+    assert (
+        "Left out of every score (no data source): Adoption depth, Support &amp; sentiment" in page
+    )
+    assert "baseline: key events, last 30 days" in page
