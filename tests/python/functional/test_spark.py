@@ -34,7 +34,7 @@ from harness import (
 pytestmark = pytest.mark.functional
 
 COMPARE = ["-m", "customer_health", "compare-engines"]
-MART_COUNT = 14
+MART_COUNT = 15
 # 121 days leave no month-end a 90-day horizon after it: both engines back-test 30 days.
 BACKTEST_VARS = '{"backtest_horizon_days": 30}'
 
