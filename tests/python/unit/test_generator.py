@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -284,6 +285,17 @@ def _cross_rules(last: dt.date, end: str) -> list[tuple[str, str]]:
     return rules
 
 
+def contract_rule_problems(con: Any, last: dt.date, end: str) -> list[str]:
+    """Each contract rule the extract behind ``con`` breaks, with its count of rows."""
+    rules = [r for spec in TABLES for r in _table_rules(spec, end)] + _cross_rules(last, end)
+    problems = []
+    for label, sql in rules:
+        count = scalar(con, f"select count(*) from ({sql})")
+        if count:
+            problems.append(f"{label}: {count}")
+    return problems
+
+
 def test_clean_extract_satisfies_every_contract_rule(healthgen_extract) -> None:
     raw = healthgen_extract()
     con = connect(raw)
@@ -291,13 +303,7 @@ def test_clean_extract_satisfies_every_contract_rule(healthgen_extract) -> None:
     end = f"'{last}T23:59:59Z'"
     for table in TABLE_NAMES:
         assert scalar(con, f"select count(*) from {table}"), table
-    rules = [r for spec in TABLES for r in _table_rules(spec, end)] + _cross_rules(last, end)
-    problems = []
-    for label, sql in rules:
-        count = scalar(con, f"select count(*) from ({sql})")
-        if count:
-            problems.append(f"{label}: {count}")
-    assert not problems, "\n".join(problems)
+    assert not contract_rule_problems(con, last, end)
     assert not (raw / "_defects" / "defects.parquet").exists()
     assert manifest(raw)["defect_rows"] == 0
 
@@ -938,13 +944,7 @@ def test_each_world_keeps_every_contract_rule(world_extract, world: str) -> None
     con = connect_world(world_extract(world))
     last = dt.date(2024, 1, 1) + dt.timedelta(days=WORLD_RUN["days"] - 1)
     end = f"'{last}T23:59:59Z'"
-    rules = [r for spec in TABLES for r in _table_rules(spec, end)] + _cross_rules(last, end)
-    problems = []
-    for label, sql in rules:
-        count = scalar(con, f"select count(*) from ({sql})")
-        if count:
-            problems.append(f"{label}: {count}")
-    assert not problems, "\n".join(problems)
+    assert not contract_rule_problems(con, last, end)
 
 
 @pytest.mark.parametrize(
