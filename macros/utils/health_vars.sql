@@ -22,6 +22,7 @@
             'backtest_horizon_days', 'backtest_auc_floor', 'backtest_min_churned',
             'backtest_top_share', 'backtest_calibration_step', 'backtest_holdout_share',
             'backtest_calibration_max_accounts', 'backtest_min_band_observations',
+            'churn_model_min_churned', 'churn_model_max_bins', 'churn_model_validation_share',
         ],
     }) }}
 {% endmacro %}
@@ -41,6 +42,7 @@
         {%- if problem -%}{%- do problems.append(problem) -%}{%- endif -%}
     {%- endfor -%}
     {%- do problems.extend(_cohort_var_problems()) -%}
+    {%- do problems.extend(_churn_model_var_problems()) -%}
     {%- if problems | length > 0 -%}
         {{ exceptions.raise_compiler_error('Invalid vars:\n  - ' ~ problems | join('\n  - ')) }}
     {%- endif -%}
@@ -133,4 +135,49 @@
         {{ exceptions.raise_compiler_error(problem) }}
     {%- endif -%}
     {{ return(var(name)) }}
+{% endmacro %}
+
+{% macro _churn_model_var_problems() %}
+    {#- churn_model_features: a list of distinct columns of int_churn_model_inputs_daily;
+        churn_model_penalties: a list of positive numbers; churn_model_min_churned
+        and churn_model_max_bins (>= 2): whole numbers;
+        churn_model_validation_share: in (0, 1). -#}
+    {%- set problems = [] -%}
+    {%- set features = var('churn_model_features', none) -%}
+    {%- set allowed = churn_model_candidate_features() -%}
+    {%- if features is string or features is not iterable or features is mapping
+        or (features | list | length) == 0
+        or (features | reject('in', allowed) | list | length) > 0
+        or (features | unique | list | length) != (features | list | length) -%}
+        {%- do problems.append("var 'churn_model_features' must be a list of distinct columns of int_churn_model_inputs_daily ("
+            ~ allowed | join(', ') ~ '), got ' ~ (features | string | tojson)[:120]) -%}
+    {%- endif -%}
+    {%- set penalties = var('churn_model_penalties', none) -%}
+    {%- if penalties is string or penalties is not iterable or penalties is mapping
+        or (penalties | list | length) == 0
+        or (penalties | reject('number') | list | length) > 0
+        or (penalties | select('le', 0) | list | length) > 0 -%}
+        {%- do problems.append("var 'churn_model_penalties' must be a list of positive numbers, got "
+            ~ (penalties | string | tojson)[:80]) -%}
+    {%- endif -%}
+    {%- for name, least in [('churn_model_min_churned', 1), ('churn_model_max_bins', 2)] -%}
+        {%- set value = var(name, none) -%}
+        {%- if value is number and value is not sameas true and value is not sameas false
+            and (value != value | int or value < least) -%}
+            {%- do problems.append("var '" ~ name ~ "' must be a whole number of at least " ~ least ~ ", got "
+                ~ (value | string | tojson)[:80]) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- set share = var('churn_model_validation_share', none) -%}
+    {%- if share is number and share is not sameas true and share is not sameas false
+        and (share <= 0 or share >= 1) -%}
+        {%- do problems.append("var 'churn_model_validation_share' must be between 0 and 1, got "
+            ~ (share | string | tojson)[:80]) -%}
+    {%- endif -%}
+    {%- set scorecard_file = var('churn_model_scorecard_file', none) -%}
+    {%- if scorecard_file is not none and scorecard_file is not string -%}
+        {%- do problems.append("var 'churn_model_scorecard_file' must be a file path (or empty), got "
+            ~ (scorecard_file | string | tojson)[:80]) -%}
+    {%- endif -%}
+    {{ return(problems) }}
 {% endmacro %}

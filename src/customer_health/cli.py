@@ -65,6 +65,11 @@ COMMANDS: dict[str, Command] = {
         "customer_health.bench.worlds",
         "validate the score's churn prediction in each generator world",
     ),
+    "churn-model": Command(
+        "customer_health.churn_model.cli",
+        "train the churn model's scorecard file (engines without Python models), or "
+        "propose category weights from it",
+    ),
     "compare-engines": Command(
         "customer_health.compare_engines", "compare every mart of a Spark build with DuckDB's"
     ),

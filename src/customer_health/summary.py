@@ -4,8 +4,9 @@ Reads the DuckDB file read-only: the data window, raw-data quality (rows staged 
 quarantined per table), the data the score does not have (and what each would add), the
 freshness of each raw table (from the last `dbt source freshness`), accounts and ARR per
 segment, and, once the scoring marts are built, accounts per health band, the worst-scored
-accounts and the back-test (does the score predict churn, against the raw-activity
-baseline?).
+accounts, the back-test (does the score predict churn, against the raw-activity
+baseline?) and the churn model (judged out of time against the score and that baseline, and
+the accounts it rates most likely to churn), or why there is none yet.
 """
 
 from __future__ import annotations
@@ -18,16 +19,21 @@ from typing import Any
 
 import duckdb
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from customer_health import dbt_artifacts, settings
 from customer_health.report.data import (
+    ChurnModelStatus,
     read_categories_left_out,
+    read_churn_model,
     read_missing_data,
     relation_exists,
 )
 
 WORST_ACCOUNTS = 10
+CHURN_RISK_ACCOUNTS = 10
+CHURN_RISK_STYLES = {"critical": "red", "high": "dark_orange", "medium": "yellow"}
 # Freshness statuses of `dbt source freshness`: a stale table warns or errors; `runtime
 # error` means its freshness could not be computed (table unreadable, no parseable time).
 STALE_STATUSES = ("warn", "error")
@@ -296,6 +302,90 @@ def backtest_table(con: duckdb.DuckDBPyConnection) -> Table | None:
     return table
 
 
+def _fixed(value: float | None, digits: int) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def churn_version_caption(status: ChurnModelStatus) -> str:
+    """The version in force and what it learned from."""
+    caption = (
+        f"Version in force: {status.version_date}, trained on "
+        f"{status.training_observations:,} observations ({status.training_churned:,} churned)"
+    )
+    if status.first_training_date and status.last_training_date:
+        caption += f" of month-ends {status.first_training_date} .. {status.last_training_date}"
+    if status.feature_count is not None:
+        caption += f", {status.feature_count} features"
+    return caption + "."
+
+
+def churn_model_section(con: duckdb.DuckDBPyConnection) -> list[Table | str]:
+    """The churn model against the rules score and the key-events baseline on the portfolio,
+    and the active accounts most likely to churn; one line saying why when no version is
+    trained; nothing when the warehouse has no churn model marts."""
+    model = read_churn_model(con, CHURN_RISK_ACCOUNTS)
+    if model is None:
+        return []
+    status = model.status
+    if not status.is_trained:
+        on = f" (month-end {status.version_date})" if status.version_date else ""
+        return [f"No churn model yet{on}: {escape(status.reason)}."]
+    printed: list[Table | str] = []
+    metrics = model.metrics("all")
+    caption = churn_version_caption(status)
+    if metrics:
+        first = metrics[0]
+        share = first.top_risk_share
+        table = Table(
+            title=(
+                "Churn model back-test, out of time "
+                f"({first.first_as_of_date} .. {first.last_as_of_date})"
+            ),
+            caption=caption,
+        )
+        lift = "top-decile lift" if share == 0.1 or share is None else f"top {share:.0%} lift"
+        for column in (
+            "model",
+            "AUC",
+            lift,
+            "Brier",
+            "calibration error",
+            "observations",
+            "churned",
+        ):
+            table.add_column(column, justify="left" if column == "model" else "right")
+        for row in metrics:
+            table.add_row(
+                row.label,
+                _fixed(row.churn_auc, 3),
+                _fixed(row.top_risk_lift, 2),
+                _fixed(row.brier_score, 4),
+                _fixed(row.calibration_error, 4),
+                f"{row.observations:,}",
+                f"{row.churned_observations:,}",
+                style="bold" if row.model_name == "churn_model" else "",
+            )
+        printed.append(table)
+    else:
+        printed.append(f"Churn model: {caption} No out-of-time back-test yet.")
+    if model.risk_accounts:
+        risky = Table(title=f"{len(model.risk_accounts)} highest churn probabilities (90 days)")
+        for column in ("account", "segment", "probability", "risk", "risk factors"):
+            risky.add_column(column, justify="right" if column == "probability" else "left")
+        for account in model.risk_accounts:
+            level = account.risk_level or ""
+            style = CHURN_RISK_STYLES.get(level)
+            risky.add_row(
+                escape(account.account_name or account.account_id),
+                escape(account.segment or ""),
+                f"{account.churn_probability:.1%}",
+                f"[{style}]{level}[/]" if style else level,
+                escape("\n".join(account.risk_factors)),
+            )
+        printed.append(risky)
+    return printed
+
+
 def main(argv: Sequence[str] | None = None, prog: str = "customer-health summary") -> int:
     parser = argparse.ArgumentParser(prog=prog, description=__doc__)
     parser.add_argument(
@@ -349,6 +439,8 @@ def render(
         if relation_exists(con, "marts", "rpt_health_backtest_metrics"):
             backtest = backtest_table(con)
             console.print(backtest or "Back-test: no month-end has a whole horizon of data yet.")
+        for part in churn_model_section(con):
+            console.print(part)
     else:
         console.print("Health bands appear here once the scoring marts are built.")
     return 0

@@ -55,6 +55,20 @@ decision_tree as (
 
 ),
 
+churn_risk as (
+
+    select
+        account_id,
+        score_date,
+        churn_model_status,
+        churn_model_version,
+        churn_probability_90d,
+        churn_risk_level,
+        risk_factors
+    from {{ ref('fct_account_churn_risk_daily') }}
+
+),
+
 -- bands that have a decision-tree outcome, and their rank (healthy 1 ... critical 4)
 ranked_bands as (
 
@@ -194,6 +208,11 @@ final as (
         abs(tree_bands.band_rank - score_bands.band_rank)
         >= {{ var('decision_tree_disagreement_min_ranks') }} as is_assessment_disagreement,
         latest_health.score_date = scoring_run.as_of_date as is_active,
+        coalesce(churn_risk.churn_model_status, 'no_model') as churn_model_status,
+        churn_risk.churn_model_version,
+        churn_risk.churn_probability_90d,
+        churn_risk.churn_risk_level,
+        churn_risk.risk_factors as churn_risk_factors,
         account_days.renewal_date,
         latest_health.override_expires_at,
         latest_health.score_date,
@@ -218,6 +237,10 @@ final as (
         on decision_tree.outcome_id = tree_bands.decision_tree_outcome_id
     left join ranked_bands as score_bands
         on latest_health.computed_health_band = score_bands.band_id
+    left join churn_risk
+        on
+            latest_health.account_id = churn_risk.account_id
+            and latest_health.score_date = churn_risk.score_date
 
 )
 

@@ -14,6 +14,9 @@ with account_health as (
         {%- for category in health_categories() %}
         {{ category }}_score,
         {%- endfor %}
+        churn_probability_90d,
+        churn_risk_level,
+        churn_risk_factors,
         score_date
     from {{ ref('dim_account_health') }}
 
@@ -32,6 +35,9 @@ final as (
         {%- for category in health_categories() %}
         {{ round_half_up(category ~ '_score', 1) }} as health_{{ category }}_score,
         {%- endfor %}
+        {{ round_half_up('100 * churn_probability_90d', 1) }} as health_churn_probability_90d,
+        churn_risk_level as health_churn_risk_level,
+        churn_risk_factors as health_churn_risk_factors,
         score_date as health_as_of_date
     from account_health
 

@@ -34,9 +34,16 @@ from customer_health.generator.worlds import WORLDS
 DOCS = Path("docs") / "generator-worlds.md"
 DEFAULT_CACHE = Path("data") / "worlds"
 SECTION = "## How the score does in each world"
-# What the back-test build selects: the back-test marts, the availability report and all
-# they read (the decision tree too: the observations carry its outcome).
-SELECT = ("+rpt_health_backtest_metrics", "+rpt_health_backtest_bands", "+rpt_signal_availability")
+# What the back-test build selects: the back-test marts, the availability report, the churn
+# model's back-test and all they read (the decision tree too: the observations carry its
+# outcome).
+SELECT = (
+    "+rpt_health_backtest_metrics",
+    "+rpt_health_backtest_bands",
+    "+rpt_signal_availability",
+    "+rpt_churn_model_backtest",
+    "+rpt_churn_model_versions",
+)
 BANDS = ("healthy", "needs_attention", "at_risk", "critical")
 # The generator's latent health, under a world's extract (``--truth``).
 TRUTH = Path("_truth") / "latent_health.parquet"
@@ -47,8 +54,30 @@ MAX_UNSCORED_ACTIVE_SHARE = 0.05
 # Churn must rise from healthy to needs_attention to at_risk; a band needs this many
 # observations for its churn rate to count.
 MIN_BAND_OBSERVATIONS = 50
+# The churn model, judged out of time on the month-ends a version was in force: its AUC at
+# least MIN_MODEL_AUC and MODEL_MARGIN above the baseline's on the same observations, not
+# below the rules score's; calibrated: the observation-weighted mean gap between predicted
+# and observed churn over the deciles at most MAX_CALIBRATION_ERROR, no decile's gap above
+# MAX_DECILE_GAP.
+MIN_MODEL_AUC = 0.70
+MODEL_MARGIN = 0.03
+MAX_CALIBRATION_ERROR = 0.015
+MAX_DECILE_GAP = 0.04
 
 console = Console(stderr=True)
+
+
+@dataclass
+class ModelMetrics:
+    """One model of the churn model's back-test, on the month-ends the churn model scored."""
+
+    observations: int
+    churned: int
+    auc: float | None
+    lift: float | None
+    brier: float | None
+    calibration_error: float | None
+    max_decile_gap: float | None
 
 
 @dataclass
@@ -71,6 +100,11 @@ class WorldResult:
     band_churn_rates: dict[str, float | None] = field(default_factory=dict)
     categories_left_out: list[str] = field(default_factory=list)
     unavailable_signals: int = 0
+    # The churn model's back-test (rpt_churn_model_backtest, segment all): per model
+    # (churn_model, health_score, key_events_30d) observations, churned, AUC, lift, Brier,
+    # calibration error and largest decile gap; and the versions trained.
+    model_metrics: dict[str, ModelMetrics] = field(default_factory=dict)
+    model_versions: int = 0
 
 
 def read_result(
@@ -112,6 +146,20 @@ def read_result(
         unavailable = con.execute(
             "select count(*) from marts.rpt_signal_availability where not is_available"
         ).fetchone()
+        model_metrics = {
+            name: ModelMetrics(int(n), int(c), auc, lift, brier, error, gap)
+            for name, n, c, auc, lift, brier, error, gap in con.execute(
+                """
+                select model_name, observations, churned_observations, churn_auc,
+                    top_risk_lift, brier_score, calibration_error, max_decile_calibration_gap
+                from marts.rpt_churn_model_backtest
+                where segment = 'all'
+                """
+            ).fetchall()
+        }
+        versions = con.execute(
+            "select count(*) from marts.rpt_churn_model_versions where version_status = 'trained'"
+        ).fetchone()
     observations, churned, score_auc, score_lift = metrics.get("health_score", (0, 0, None, None))
     _, _, baseline_auc, baseline_lift = metrics.get("key_events_30d", (0, 0, None, None))
     active_rows, unscored_rows = active if active else (0, 0)
@@ -132,6 +180,8 @@ def read_result(
         band_churn_rates={band: rate for band, _, rate in bands},
         categories_left_out=[category for (category,) in left_out],
         unavailable_signals=int(unavailable[0]) if unavailable else 0,
+        model_metrics=model_metrics,
+        model_versions=int(versions[0]) if versions else 0,
     )
 
 
@@ -248,6 +298,34 @@ def check(result: WorldResult) -> list[str]:
     if all(rate is not None for rate in rates) and not (rates[0] < rates[1] < rates[2]):  # type: ignore[operator]
         shown = ", ".join(f"{b} {r:.2%}" for b, r in zip(rising, rates, strict=True))
         problems.append(f"churn does not rise from healthy to at_risk: {shown}")
+    problems.extend(check_model(result))
+    return problems
+
+
+def check_model(result: WorldResult) -> list[str]:
+    """The churn model's claims the world breaks."""
+    model = result.model_metrics.get("churn_model")
+    baseline = result.model_metrics.get("key_events_30d")
+    score = result.model_metrics.get("health_score")
+    if model is None or model.auc is None:
+        return ["no churn model was trained (or it has no AUC)"]
+    problems = []
+    floor = max(MIN_MODEL_AUC, (baseline.auc if baseline and baseline.auc else 0) + MODEL_MARGIN)
+    if model.auc < floor:
+        problems.append(
+            f"churn model AUC {model.auc:.3f} below {floor:.3f} (max of {MIN_MODEL_AUC} and "
+            f"the baseline's {baseline.auc if baseline else None} + {MODEL_MARGIN})"
+        )
+    if score is not None and score.auc is not None and model.auc < score.auc:
+        problems.append(f"churn model AUC {model.auc:.3f} below the rules score's {score.auc:.3f}")
+    if model.calibration_error is None or model.calibration_error > MAX_CALIBRATION_ERROR:
+        problems.append(
+            f"churn model calibration error {model.calibration_error} above {MAX_CALIBRATION_ERROR}"
+        )
+    if model.max_decile_gap is None or model.max_decile_gap > MAX_DECILE_GAP:
+        problems.append(
+            f"a churn model decile is off by {model.max_decile_gap} (more than {MAX_DECILE_GAP})"
+        )
     return problems
 
 
@@ -337,6 +415,35 @@ def _lift(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
+def _number(value: float | None, digits: int) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def model_table(results: Sequence[WorldResult]) -> str:
+    """The churn model table of docs/generator-worlds.md."""
+    lines = [
+        "| world | versions | account-months judged | churned "
+        "| model AUC | rules score AUC | baseline AUC | model lift "
+        "| model Brier | baseline Brier | calibration error | largest decile gap |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        model = r.model_metrics.get("churn_model")
+        score = r.model_metrics.get("health_score")
+        baseline = r.model_metrics.get("key_events_30d")
+        if model is None:
+            lines.append(f"| `{r.world}` | 0 | - | - | - | - | - | - | - | - | - | - |")
+            continue
+        lines.append(
+            f"| `{r.world}` | {r.model_versions} | {model.observations:,} | {model.churned:,} "
+            f"| {_auc(model.auc)} | {_auc(score.auc if score else None)} "
+            f"| {_auc(baseline.auc if baseline else None)} | {_lift(model.lift)} "
+            f"| {_number(model.brier, 4)} | {_number(baseline.brier if baseline else None, 4)} "
+            f"| {_number(model.calibration_error, 4)} | {_number(model.max_decile_gap, 3)} |"
+        )
+    return "\n".join(lines)
+
+
 def markdown_table(results: Sequence[WorldResult]) -> str:
     """The world table of docs/generator-worlds.md."""
     lines = [
@@ -375,7 +482,18 @@ def docs_section(results: Sequence[WorldResult]) -> str:
         "the test suite (at a smaller size): score AUC at least "
         f"{MIN_AUC} and above the baseline, churn rising from healthy to needs attention to "
         f"at risk, at most {MAX_UNSCORED_ACTIVE_SHARE:.0%} active but unscored.\n\n"
-        f"{markdown_table(results)}\n"
+        f"{markdown_table(results)}\n\n"
+        "### The churn model in each world\n\n"
+        "The churn model (docs/churn-model.md) is trained walk-forward in each world's build "
+        "and judged on the month-ends a version was in force on, each by the version "
+        "trained on what was known that day; the rules score and the baseline are ranked "
+        "on the same observations, and their Brier scores come from one-feature scorecards "
+        "trained the same way. The claims, checked for every world by the test suite: model "
+        f"AUC at least {MIN_MODEL_AUC} and {MODEL_MARGIN} above the baseline's, not below "
+        "the rules score's; calibration error (the observation-weighted mean gap between "
+        f"predicted and observed churn over the ten deciles) at most {MAX_CALIBRATION_ERROR}, "
+        f"no decile off by more than {MAX_DECILE_GAP}.\n\n"
+        f"{model_table(results)}\n"
     )
 
 

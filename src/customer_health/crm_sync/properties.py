@@ -1,8 +1,8 @@
 """CRM property definitions of the payload, with enumeration options from the warehouse.
 
 `options_from` names where an enumeration's options come from, read from the same build
-the payload comes from: the seeds `health_bands` and `health_trends`, or `decision_tree`
-(the outcomes of the DSL text stored in int_decision_tree_definition).
+the payload comes from: the seeds `health_bands`, `health_trends` and `churn_risk_levels`,
+or `decision_tree` (the outcomes of the DSL text stored in int_decision_tree_definition).
 """
 
 from __future__ import annotations
@@ -34,6 +34,10 @@ OPTION_QUERIES = {
     "health_trends": (
         "health_trends",
         "select trend, trend_label from {relation} order by sort_order",
+    ),
+    "churn_risk_levels": (
+        "churn_risk_levels",
+        "select risk_level, risk_level_label from {relation} order by level_rank",
     ),
 }
 DECISION_TREE_MODEL = "int_decision_tree_definition"

@@ -17,13 +17,26 @@ from typing import Any
 
 import plotly.io as pio
 
-from customer_health.report.data import AccountHistory, Band, Category
+from customer_health.report.data import (
+    CHURN_MODEL_LABELS,
+    CHURN_MODELS,
+    AccountHistory,
+    Band,
+    CalibrationDecile,
+    Category,
+)
 
 Figure = dict[str, Any]
 TEMPLATE = "plotly_white"
 
 # Categories have no color of their own in the seeds: a colorblind-safe qualitative palette.
 CATEGORY_COLORS = ("#4269d0", "#efb118", "#3ca951", "#ff725c", "#a463f2", "#97bbf5")
+# The churn model in the report's accent color, its two comparisons in muted ones.
+CHURN_MODEL_COLORS = {
+    "churn_model": "#4269d0",
+    "health_score": "#ff725c",
+    "key_events_30d": "#9ca3af",
+}
 FONT = {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 13}
 
 
@@ -186,6 +199,62 @@ def backtest_churn(rows: Sequence[dict[str, Any]]) -> Figure:
             "hovertemplate": "%{y:.1%} of %{customdata[0]:,} account-months churned "
             "(%{customdata[1]:,})<extra></extra>",
         },
+    )
+
+
+def churn_calibration(deciles: Sequence[CalibrationDecile]) -> Figure:
+    """Observed churn against mean predicted probability per decile, a line per model, over
+    the diagonal a calibrated model follows."""
+    models = sorted(
+        {decile.model_name for decile in deciles},
+        key=lambda name: (CHURN_MODELS.index(name) if name in CHURN_MODELS else 99, name),
+    )
+    top = max(
+        (max(d.mean_predicted_probability, d.observed_churn_rate) for d in deciles),
+        default=1.0,
+    )
+    traces: list[dict[str, Any]] = [
+        {
+            "type": "scatter",
+            "x": [0.0, top],
+            "y": [0.0, top],
+            "mode": "lines",
+            "name": "calibrated",
+            "line": {"color": "#d1d5db", "dash": "dash", "width": 1},
+            "hoverinfo": "skip",
+        }
+    ]
+    for name in models:
+        rows = sorted((d for d in deciles if d.model_name == name), key=lambda d: d.decile)
+        traces.append(
+            {
+                "type": "scatter",
+                "x": [row.mean_predicted_probability for row in rows],
+                "y": [row.observed_churn_rate for row in rows],
+                "mode": "lines+markers",
+                "name": CHURN_MODEL_LABELS.get(name, name),
+                "line": {
+                    "color": CHURN_MODEL_COLORS.get(name, "#6b7280"),
+                    "width": 3 if name == "churn_model" else 1.5,
+                },
+                "customdata": [
+                    [row.decile, row.observations, row.churned_observations] for row in rows
+                ],
+                "hovertemplate": "decile %{customdata[0]}: predicted %{x:.1%}, observed %{y:.1%}"
+                " (%{customdata[2]:,} of %{customdata[1]:,})<extra>%{fullData.name}</extra>",
+            }
+        )
+    return figure(
+        base_layout(
+            "Calibration: predicted against observed churn, by decile",
+            xaxis={"title": {"text": "mean predicted probability"}, "tickformat": ".0%"},
+            yaxis={"title": {"text": "observed churn rate"}, "tickformat": ".0%"},
+            hovermode="closest",
+            legend={"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0},
+            margin={"l": 56, "r": 16, "t": 48, "b": 100},
+            height=420,
+        ),
+        *traces,
     )
 
 

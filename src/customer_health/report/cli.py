@@ -31,7 +31,8 @@ from customer_health.report.render import (
 DESCRIPTION = """\
 Build a static HTML report of the served health marts: the portfolio page (band mix over
 time, score distribution, biggest 30-day movers, renewals at risk, the last week's alerts,
-the back-test), an account list and a page per account (score history, sub-score
+the back-test, the churn model against the score and its calibration, the accounts most
+likely to churn), an account list and a page per account (score history, sub-score
 contributions, the decision tree's outcome and path). Open <out>/index.html in a browser;
 no server is needed. The database is opened read-only.
 """

@@ -37,6 +37,7 @@ class ReportSettings:
     risk_bands: tuple[str, ...] = ("at_risk", "critical")
     alert_days: int = 7
     max_alerts: int = 200
+    churn_risk_accounts: int = 10
 
 
 @dataclass
@@ -69,6 +70,7 @@ class Portfolio:
     tree: DecisionDag | None
     missing_data: list[MissingData] = field(default_factory=list)
     categories_left_out: list[str] = field(default_factory=list)
+    churn_model: ChurnModel | None = None
 
     def band(self, band_id: str | None) -> Band | None:
         return next((band for band in self.bands if band.band_id == band_id), None)
@@ -144,6 +146,305 @@ def relation_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> b
         [schema, name],
     ).fetchone()
     return bool(row and row[0])
+
+
+# The churn model and the two predictors it is judged against, in the order shown.
+CHURN_MODELS = ("churn_model", "health_score", "key_events_30d")
+CHURN_MODEL_LABELS = {
+    "churn_model": "churn model",
+    "health_score": "rules health score",
+    "key_events_30d": "baseline: key events, last 30 days",
+}
+
+
+def column_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str, column: str) -> bool:
+    """Whether the table or view `schema.name` has the column."""
+    row = con.execute(
+        """
+        select count(*) from information_schema.columns
+        where table_schema = ? and table_name = ? and column_name = ?
+        """,
+        [schema, name, column],
+    ).fetchone()
+    return bool(row and row[0])
+
+
+@dataclass(frozen=True)
+class ChurnModelStatus:
+    """The churn model version of the last scored month-end, or why there is none.
+
+    `status` is that of rpt_churn_model_versions (trained, too_few_churns, not_trained), or
+    `no_month_end` before the first month-end is scored. For a trained version the training
+    counts are the observations it learned from."""
+
+    status: str
+    note: str
+    version_date: dt.date | None = None
+    training_observations: int = 0
+    training_churned: int = 0
+    min_churned_observations: int | None = None
+    feature_count: int | None = None
+    first_training_date: dt.date | None = None
+    last_training_date: dt.date | None = None
+
+    @property
+    def is_trained(self) -> bool:
+        return self.status == "trained"
+
+    @property
+    def reason(self) -> str:
+        """Why there is no model, ending in what that means for the scores."""
+        if self.note.endswith("the rules score stands alone"):
+            return self.note
+        return f"{self.note}; the rules score stands alone"
+
+
+@dataclass(frozen=True)
+class ChurnModelMetrics:
+    """One model's out-of-time back-test in one segment (`all`: the portfolio)."""
+
+    segment: str
+    model_name: str
+    observations: int
+    churned_observations: int
+    churn_rate: float | None
+    churn_auc: float | None
+    top_risk_share: float | None
+    top_risk_lift: float | None
+    brier_score: float | None
+    mean_predicted_probability: float | None
+    calibration_error: float | None
+    max_decile_calibration_gap: float | None
+    has_enough_churned: bool
+    first_as_of_date: dt.date | None
+    last_as_of_date: dt.date | None
+
+    @property
+    def label(self) -> str:
+        return CHURN_MODEL_LABELS.get(self.model_name, self.model_name)
+
+
+@dataclass(frozen=True)
+class CalibrationDecile:
+    """One tenth of a model's back-tested predictions, by predicted probability."""
+
+    model_name: str
+    decile: int
+    observations: int
+    churned_observations: int
+    mean_predicted_probability: float
+    observed_churn_rate: float
+
+
+@dataclass(frozen=True)
+class ChurnRiskAccount:
+    """An active account's churn probability today and the features adding most to it."""
+
+    account_id: str
+    account_name: str | None
+    segment: str | None
+    churn_probability: float
+    risk_level: str | None
+    risk_factors: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ChurnModel:
+    """Everything the churn model section shows."""
+
+    status: ChurnModelStatus
+    backtest: list[ChurnModelMetrics] = field(default_factory=list)
+    calibration: list[CalibrationDecile] = field(default_factory=list)
+    risk_accounts: list[ChurnRiskAccount] = field(default_factory=list)
+
+    def metrics(self, segment: str = "all") -> list[ChurnModelMetrics]:
+        return [row for row in self.backtest if row.segment == segment]
+
+    @property
+    def segment_metrics(self) -> list[ChurnModelMetrics]:
+        """The segments' rows with enough churned observations to be judged on their own."""
+        return [row for row in self.backtest if row.segment != "all" and row.has_enough_churned]
+
+
+def _model_order(model_name: str) -> int:
+    return CHURN_MODELS.index(model_name) if model_name in CHURN_MODELS else len(CHURN_MODELS)
+
+
+def _float(value: float | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def read_churn_model_status(con: duckdb.DuckDBPyConnection) -> ChurnModelStatus | None:
+    """The version of the last month-end in rpt_churn_model_versions; None when the warehouse
+    has no churn model marts."""
+    if not relation_exists(con, "marts", "rpt_churn_model_versions"):
+        return None
+    row = con.execute(
+        """
+        select version_date, version_status, version_note, known_observations,
+            known_churned_observations, min_churned_observations, feature_count,
+            first_training_date, last_training_date
+        from marts.rpt_churn_model_versions
+        order by version_date desc
+        limit 1
+        """
+    ).fetchone()
+    if row is None:
+        return ChurnModelStatus(
+            status="no_month_end",
+            note="no month-end scored yet, so no churn outcome is known",
+        )
+    date, status, note, known, churned, needed, features, first, last = row
+    return ChurnModelStatus(
+        status=str(status),
+        note=str(note or status),
+        version_date=date,
+        training_observations=int(known or 0),
+        training_churned=int(churned or 0),
+        min_churned_observations=None if needed is None else int(needed),
+        feature_count=None if features is None else int(features),
+        first_training_date=first,
+        last_training_date=last,
+    )
+
+
+def read_churn_model_backtest(
+    con: duckdb.DuckDBPyConnection, segment: str | None = None
+) -> list[ChurnModelMetrics]:
+    """The back-test rows of rpt_churn_model_backtest (of one segment, or all: the portfolio
+    first, then the segments by name), each segment's models in `CHURN_MODELS` order; empty
+    when the mart is absent."""
+    if not relation_exists(con, "marts", "rpt_churn_model_backtest"):
+        return []
+    rows = con.execute(
+        """
+        select segment, model_name, observations, churned_observations, churn_rate, churn_auc,
+            top_risk_share, top_risk_lift, brier_score, mean_predicted_probability,
+            calibration_error, max_decile_calibration_gap, has_enough_churned,
+            first_as_of_date, last_as_of_date
+        from marts.rpt_churn_model_backtest
+        where ? is null or segment = ?
+        """,
+        [segment, segment],
+    ).fetchall()
+    metrics = [
+        ChurnModelMetrics(
+            segment=str(segment_name),
+            model_name=str(model_name),
+            observations=int(observations),
+            churned_observations=int(churned),
+            churn_rate=_float(rate),
+            churn_auc=_float(auc),
+            top_risk_share=_float(share),
+            top_risk_lift=_float(lift),
+            brier_score=_float(brier),
+            mean_predicted_probability=_float(mean),
+            calibration_error=_float(error),
+            max_decile_calibration_gap=_float(gap),
+            has_enough_churned=bool(enough),
+            first_as_of_date=first,
+            last_as_of_date=last,
+        )
+        for (
+            segment_name,
+            model_name,
+            observations,
+            churned,
+            rate,
+            auc,
+            share,
+            lift,
+            brier,
+            mean,
+            error,
+            gap,
+            enough,
+            first,
+            last,
+        ) in rows
+    ]
+    return sorted(
+        metrics,
+        key=lambda m: (m.segment != "all", m.segment, _model_order(m.model_name), m.model_name),
+    )
+
+
+def read_churn_model_calibration(
+    con: duckdb.DuckDBPyConnection, segment: str = "all"
+) -> list[CalibrationDecile]:
+    """Each model's deciles of one segment (rpt_churn_model_calibration), by model then
+    decile; empty when the mart is absent."""
+    if not relation_exists(con, "marts", "rpt_churn_model_calibration"):
+        return []
+    rows = con.execute(
+        """
+        select model_name, decile, observations, churned_observations,
+            mean_predicted_probability, observed_churn_rate
+        from marts.rpt_churn_model_calibration
+        where segment = ?
+        """,
+        [segment],
+    ).fetchall()
+    deciles = [
+        CalibrationDecile(
+            model_name=str(model_name),
+            decile=int(decile),
+            observations=int(observations),
+            churned_observations=int(churned),
+            mean_predicted_probability=float(mean),
+            observed_churn_rate=float(observed),
+        )
+        for model_name, decile, observations, churned, mean, observed in rows
+    ]
+    return sorted(deciles, key=lambda d: (_model_order(d.model_name), d.model_name, d.decile))
+
+
+def read_churn_risk_accounts(
+    con: duckdb.DuckDBPyConnection, limit: int = 10
+) -> list[ChurnRiskAccount]:
+    """The active accounts the churn model scores most likely to churn (dim_account_health),
+    highest probability first; empty when the accounts carry no churn probability."""
+    if not column_exists(con, "marts", "dim_account_health", "churn_probability_90d"):
+        return []
+    rows = con.execute(
+        """
+        select account_id, account_name, segment, churn_probability_90d, churn_risk_level,
+            churn_risk_factors
+        from marts.dim_account_health
+        where is_active and churn_probability_90d is not null
+        order by churn_probability_90d desc, account_id
+        limit ?
+        """,
+        [limit],
+    ).fetchall()
+    return [
+        ChurnRiskAccount(
+            account_id=str(account_id),
+            account_name=name,
+            segment=segment,
+            churn_probability=float(probability),
+            risk_level=level,
+            risk_factors=tuple(part for part in (factors or "").split("; ") if part),
+        )
+        for account_id, name, segment, probability, level, factors in rows
+    ]
+
+
+def read_churn_model(con: duckdb.DuckDBPyConnection, accounts: int = 10) -> ChurnModel | None:
+    """The churn model section's data: its status, and once a version is trained the
+    portfolio and segment back-test, the portfolio's calibration and the `accounts` riskiest
+    active accounts; None when the warehouse has no churn model marts."""
+    status = read_churn_model_status(con)
+    if status is None:
+        return None
+    if not status.is_trained:
+        return ChurnModel(status)
+    return ChurnModel(
+        status,
+        backtest=read_churn_model_backtest(con),
+        calibration=read_churn_model_calibration(con, "all"),
+        risk_accounts=read_churn_risk_accounts(con, accounts),
+    )
 
 
 def read_bands(con: duckdb.DuckDBPyConnection) -> list[Band]:
@@ -289,6 +590,7 @@ def read_portfolio(
         tree=read_tree(con),
         missing_data=read_missing_data(con),
         categories_left_out=read_categories_left_out(con),
+        churn_model=read_churn_model(con, settings.churn_risk_accounts),
     )
 
 

@@ -54,6 +54,8 @@ def environment() -> jinja2.Environment:
     env.filters["money"] = lambda value: MISSING if value is None else f"${value:,.0f}"
     env.filters["number"] = lambda value: MISSING if value is None else f"{value:,}"
     env.filters["auc"] = lambda value: MISSING if value is None else f"{value:.3f}"
+    env.filters["lift"] = lambda value: MISSING if value is None else f"{value:.2f}"
+    env.filters["brier"] = lambda value: MISSING if value is None else f"{value:.4f}"
     return env
 
 
@@ -154,6 +156,11 @@ def write_pages(
     }
     if portfolio.backtest_bands:
         figures["backtest"] = charts.to_json(charts.backtest_churn(portfolio.backtest_bands))
+    churn_model = portfolio.churn_model
+    if churn_model is not None and churn_model.calibration:
+        figures["churn_calibration"] = charts.to_json(
+            charts.churn_calibration(churn_model.calibration)
+        )
     write_page(
         out / "index.html",
         env.get_template("portfolio.html.j2").render(

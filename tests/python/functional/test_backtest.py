@@ -19,11 +19,17 @@ from typing import Any
 
 import duckdb
 import numpy as np
+import pyarrow as pa
 import pytest
 from harness import DbtProject, HealthgenExtract, copy_project, project_for, statuses
 from rich.console import Console
 
 from customer_health import summary as portfolio_summary
+from customer_health.churn_model.scorecard import (
+    SCORECARD_SCHEMA,
+    observations_from_arrow,
+    predict,
+)
 
 pytestmark = pytest.mark.functional
 
@@ -36,6 +42,47 @@ WARN_TESTS = (
     "backtest_churn_rate_rises_from_healthy_to_critical",
 )
 BAND_ORDER = ("healthy", "needs_attention", "at_risk", "critical")
+# The churn model's candidate features (int_churn_model_inputs_daily).
+CHURN_FEATURES = (
+    "health_score",
+    "key_events_30d",
+    "active_users_30d",
+    "user_days_30d",
+    "account_age_days",
+    "arr",
+    "licensed_seats",
+    "renews_within_horizon",
+    "seat_utilisation_rate",
+    "value_feature_day_rate",
+    "active_day_rate",
+    "usage_trend_rate",
+    "active_user_count",
+    "user_days_per_active_user",
+    "key_events_per_active_user",
+    "key_events_per_active_day",
+    "seat_activation_rate",
+    "feature_breadth_rate",
+    "active_role_count",
+    "active_team_count",
+    "integration_count",
+    "milestone_on_schedule_rate",
+    "overdue_milestone_count",
+    "days_to_first_value",
+    "open_ticket_count",
+    "aged_open_ticket_count",
+    "high_severity_open_ticket_count",
+    "escalated_ticket_count",
+    "avg_resolution_days",
+    "avg_ticket_satisfaction_score",
+    "latest_nps_score",
+    "latest_csat_score",
+    "days_to_renewal",
+    "overdue_invoice_count",
+    "failed_payment_count",
+    "arr_change_rate",
+    "sponsor_departure_count",
+    "active_sponsor_count",
+)
 
 
 @pytest.fixture(scope="module")
@@ -275,19 +322,28 @@ def test_weight_calibration_finds_the_best_grid_set(demo: DbtProject) -> None:
     }
 
 
+CUT_DATE = dt.date(2024, 9, 30)
+
+
+@pytest.fixture(scope="module")
+def cut(
+    healthgen_extract: HealthgenExtract, tmp_path_factory: pytest.TempPathFactory
+) -> DbtProject:
+    """The demo extract as it stood on 2024-09-30 (the same accounts, nothing later), built."""
+    days = (CUT_DATE - dt.date(2024, 1, 1)).days + 1
+    project = project_for(
+        tmp_path_factory.mktemp("backtest_cut"), healthgen_extract(**{**DEMO, "days": days})
+    )
+    assert project.invoke("build").success
+    return project
+
+
 def test_the_backtest_sees_only_what_was_known_on_each_as_of_date(
-    demo: DbtProject,
-    healthgen_extract: HealthgenExtract,
-    tmp_path_factory: pytest.TempPathFactory,
+    demo: DbtProject, cut: DbtProject
 ) -> None:
     """A build of the extract that ends on 2024-09-30 scores that month-end exactly as the
     back-test of the full two years does."""
-    as_of = dt.date(2024, 9, 30)
-    days = (as_of - dt.date(2024, 1, 1)).days + 1
-    cut = project_for(
-        tmp_path_factory.mktemp("backtest_cut"), healthgen_extract(**{**DEMO, "days": days})
-    )
-    assert cut.invoke("build").success
+    as_of = CUT_DATE
     columns = ", ".join(
         [
             "segment",
@@ -315,6 +371,138 @@ def test_the_backtest_sees_only_what_was_known_on_each_as_of_date(
     )
     assert len(backtested) > 700
     assert backtested == known_then
+
+
+def churn_model_inputs(project: DbtProject, relation: str, date_column: str) -> list[Any]:
+    """Every candidate feature of the churn model on CUT_DATE, by account."""
+    return project.query(
+        f"select account_id, {', '.join(CHURN_FEATURES)} from {relation}"
+        f" where {date_column} = ? order by account_id",
+        [CUT_DATE],
+    )
+
+
+def differing_features(then: list[Any], later: list[Any]) -> set[str]:
+    """The features whose values on the same day differ between two builds."""
+    assert [row[0] for row in then] == [row[0] for row in later]
+    differing = set()
+    for before, after in zip(then, later, strict=True):
+        for name, a, b in zip(CHURN_FEATURES, before[1:], after[1:], strict=True):
+            if not (a == b or (a is not None and b is not None and math.isclose(a, b))):
+                differing.add(name)
+    return differing
+
+
+def test_the_churn_model_sees_only_what_was_known_on_each_day(
+    demo: DbtProject, cut: DbtProject
+) -> None:
+    """Point-in-time guard: the build that ends on 2024-09-30 knows on that day exactly the
+    features the full build's observations hold for it, trains the very version the full
+    build dated that day, and so gives every account the same probability. A feature that
+    reads later data would differ (shown with one that looks 30 days ahead)."""
+    then = churn_model_inputs(cut, "intermediate.int_churn_model_inputs_daily", "score_date")
+    later = churn_model_inputs(demo, "marts.fct_churn_model_observations", "as_of_date")
+    assert len(later) > 700
+    assert differing_features(then, later) == set()
+    version = "select * from marts.rpt_churn_model_scorecard where model_version = ? order by all"
+    assert cut.query(version, [CUT_DATE]) == demo.query(version, [CUT_DATE])
+    assert len(demo.query(version, [CUT_DATE])) > 50
+    probability = (
+        "select account_id, churn_model_version, churn_probability_90d, risk_factors"
+        " from marts.fct_account_churn_risk_daily where score_date = ? order by account_id"
+    )
+    assert cut.query(probability, [CUT_DATE]) == demo.query(probability, [CUT_DATE])
+    # A feature that looks ahead: the key events 30 days later, where the data has them.
+    leaking = (
+        "select account_id, {columns} from (select *, lead(key_events_30d, 30) over"
+        " (partition by account_id order by score_date) as lookahead"
+        " from intermediate.int_churn_model_inputs_daily) where score_date = ?"
+        " order by account_id"
+    )
+    columns = ", ".join("lookahead" if f == "key_events_30d" else f for f in CHURN_FEATURES)
+    assert differing_features(
+        cut.query(leaking.format(columns=columns), [CUT_DATE]),
+        demo.query(leaking.format(columns=columns), [CUT_DATE]),
+    ) == {"key_events_30d"}
+
+
+def test_the_churn_model_beats_the_score_and_baseline_out_of_time_on_the_demo(
+    demo: DbtProject,
+) -> None:
+    """Judged on the month-ends a version was in force on, each by the version trained on
+    what was known then: above the rules score and the baseline (AUCs recomputed here),
+    calibrated, and its SQL probabilities equal the Python scorecard's row for row."""
+    predictions = demo.query(
+        "select p.model_name, p.churn_probability, p.is_churned, o.health_score,"
+        " o.key_events_30d from marts.fct_churn_model_predictions p"
+        " join marts.fct_churn_model_observations o using (account_id, as_of_date)"
+        " order by p.account_id, p.as_of_date"
+    )
+    model = [(p, c, h, k) for name, p, c, h, k in predictions if name == "churn_model"]
+    labels = np.array([c for _, c, _, _ in model])
+    assert len(model) > 5000
+    assert labels.sum() > 150
+    model_auc = auc(-np.array([p for p, _, _, _ in model]), labels)
+    score_auc = auc(np.array([50.0 if h is None else h for _, _, h, _ in model]), labels)
+    baseline_auc = auc(np.array([k for _, _, _, k in model]), labels)
+    assert model_auc is not None
+    assert score_auc is not None
+    assert baseline_auc is not None
+    assert model_auc >= max(0.70, baseline_auc + 0.03), (model_auc, baseline_auc)
+    assert model_auc >= score_auc, (model_auc, score_auc)
+    backtest = {
+        r["model_name"]: r
+        for r in rows(demo, "select * from marts.rpt_churn_model_backtest where segment = 'all'")
+    }
+    assert backtest["churn_model"]["churn_auc"] == pytest.approx(model_auc, abs=1e-9)
+    assert backtest["churn_model"]["calibration_error"] <= 0.015, backtest["churn_model"]
+    assert backtest["churn_model"]["brier_score"] < backtest["key_events_30d"]["brier_score"]
+
+    scorecard = pa.Table.from_pylist(
+        rows(demo, "select * from marts.rpt_churn_model_scorecard"), schema=SCORECARD_SCHEMA
+    )
+    observations = observations_from_arrow(
+        demo.query_arrow(
+            "select * from marts.fct_churn_model_observations order by account_id, as_of_date"
+        ),
+        CHURN_FEATURES,
+    )
+    for name in ("churn_model", "health_score", "key_events_30d"):
+        sql = dict(
+            (
+                (account, as_of),
+                probability,
+            )
+            for account, as_of, probability in demo.query(
+                "select account_id, as_of_date, churn_probability"
+                " from marts.fct_churn_model_predictions where model_name = ?",
+                [name],
+            )
+        )
+        python = predict(scorecard, observations, name)
+        keys = list(zip(observations.account_id, observations.as_of_date.tolist(), strict=True))
+        scored = [(key, p) for key, p in zip(keys, python, strict=True) if not np.isnan(p)]
+        assert len(scored) == len(sql), name
+        for key, p in scored:
+            assert sql[key] == pytest.approx(p, abs=1e-12), (name, key)
+    # The daily fact applies the same scorecard: its month-end probabilities are the model's.
+    daily = dict(
+        ((account, day), probability)
+        for account, day, probability in demo.query(
+            "select account_id, score_date, churn_probability_90d"
+            " from marts.fct_account_churn_risk_daily where churn_model_status = 'scored'"
+            " and score_date = last_day(score_date)"
+        )
+    )
+    model_sql = dict(
+        ((account, as_of), probability)
+        for account, as_of, probability in demo.query(
+            "select account_id, as_of_date, churn_probability"
+            " from marts.fct_churn_model_predictions where model_name = 'churn_model'"
+        )
+    )
+    assert model_sql
+    assert all(daily[key] == pytest.approx(p, abs=1e-12) for key, p in model_sql.items())
 
 
 def broken_copy(

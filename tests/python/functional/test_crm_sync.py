@@ -50,6 +50,9 @@ ALLOWED_COLUMNS = [
     "health_lifecycle_score",
     "health_support_score",
     "health_commercial_score",
+    "health_churn_probability_90d",
+    "health_churn_risk_level",
+    "health_churn_risk_factors",
     "health_as_of_date",
 ]
 SYNC_CLI = [sys.executable, "-m", "customer_health"]

@@ -46,6 +46,7 @@ RECOMPUTED_FOR_STAKEHOLDER_EVENTS = {
     "int_category_scores_daily",
     "int_health_scores_daily",
     "fct_account_health_daily",
+    "fct_account_churn_risk_daily",
 }
 CATEGORIES = ("usage", "adoption", "lifecycle", "support", "commercial")
 
@@ -226,3 +227,38 @@ def test_broken_configuration_fails_its_test(
     )
     outcome = statuses(result)
     assert outcome.get(failing_test) == "fail", {k: v for k, v in outcome.items() if v != "pass"}
+
+
+def test_without_enough_churns_there_is_no_churn_model_and_the_marts_say_so(
+    clean_build: tuple[DbtProject, dbtRunnerResult],
+) -> None:
+    """80 accounts over 150 days: too few churns are known for a churn model (cold start)."""
+    project, _ = clean_build
+    versions = project.query(
+        "select version_status, version_note, known_churned_observations,"
+        " min_churned_observations from marts.rpt_churn_model_versions order by version_date"
+    )
+    assert versions, "a month-end without a row in rpt_churn_model_versions"
+    for status, note, known, needed in versions:
+        assert status == "too_few_churns", (status, note)
+        assert known < needed
+        assert f"{known} churned observations known, {needed} needed" in note
+    assert project.query("select count(*) from marts.rpt_churn_model_scorecard") == [(0,)]
+    assert project.query(
+        "select distinct churn_model_status, churn_probability_90d, churn_risk_level"
+        " from marts.dim_account_health"
+    ) == [("no_model", None, None)]
+    assert project.query(
+        "select distinct churn_model_status from marts.fct_account_churn_risk_daily"
+    ) == [("no_model",)]
+    assert project.query(
+        "select count(*) from marts.sync_crm_account_health"
+        " where health_churn_probability_90d is not null or health_churn_risk_level is not null"
+    ) == [(0,)]
+    # The rules score stands alone.
+    assert (
+        project.query(
+            "select count(*) from marts.dim_account_health where health_score is not null"
+        )[0][0]
+        > 0
+    )

@@ -10,6 +10,7 @@ differs.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -18,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import numpy as np
+import pyarrow.parquet as pq
 import pytest
 from harness import (
     PROJECT_DIR,
@@ -31,12 +34,78 @@ from harness import (
     write_rows,
 )
 
+from customer_health.churn_model.scorecard import (
+    Observations,
+    Settings,
+    fit_walk_forward,
+    scorecard_table,
+)
+
 pytestmark = pytest.mark.functional
 
 COMPARE = ["-m", "customer_health", "compare-engines"]
-MART_COUNT = 15
+MART_COUNT = 22
 # 121 days leave no month-end a 90-day horizon after it: both engines back-test 30 days.
-BACKTEST_VARS = '{"backtest_horizon_days": 30}'
+HORIZON = 30
+# Spark has no Python models: both engines apply the same churn-model scorecard file (a
+# DuckDB build without the file would train its own).
+SCORECARD_FEATURES = (
+    "key_events_30d",
+    "health_score",
+    "renews_within_horizon",
+    "open_ticket_count",
+    "latest_nps_score",
+)
+
+
+def scorecard_file(path: Path) -> Path:
+    """A scorecard of two versions (2024-02-29, 2024-03-31) on five features, trained on
+    synthetic observations in which churn falls with key events and the score and rises
+    with open tickets; NPS is often missing, so its no-value bin carries points."""
+    rng = np.random.default_rng(3)
+    n = 4000
+    dates = np.array(["2023-06-30", "2023-09-30", "2023-12-31"], dtype="datetime64[D]")
+    as_of = dates[rng.integers(0, len(dates), n)]
+    key_events = rng.poisson(rng.gamma(2.0, 20.0, n)).astype(float)
+    score = np.clip(rng.normal(65, 15, n), 0, 100)
+    renews = (rng.random(n) < 0.3).astype(float)
+    tickets = rng.poisson(1.0, n).astype(float)
+    nps = np.where(rng.random(n) < 0.6, np.nan, rng.integers(0, 11, n).astype(float))
+    logit = -3.0 - 0.02 * key_events - 0.03 * (score - 65) + 1.2 * renews + 0.3 * tickets
+    churned = rng.random(n) < 1 / (1 + np.exp(-logit))
+    observations = Observations(
+        account_id=np.array([f"acc_{i:05d}" for i in range(n)]),
+        as_of_date=as_of,
+        segment=np.array(["SMB"] * n),
+        is_churned=churned,
+        features={
+            "key_events_30d": key_events,
+            "health_score": score,
+            "renews_within_horizon": renews,
+            "open_ticket_count": tickets,
+            "latest_nps_score": nps,
+        },
+    )
+    models = fit_walk_forward(
+        observations,
+        Settings(horizon_days=HORIZON, min_churned=20),
+        SCORECARD_FEATURES,
+        np.array(["2024-02-29", "2024-03-31"], dtype="datetime64[D]"),
+    )
+    table = scorecard_table(models)
+    assert set(table.column("model_name").to_pylist()) == {
+        "churn_model",
+        "health_score",
+        "key_events_30d",
+    }
+    pq.write_table(table, path)
+    return path
+
+
+def build_vars(scorecard: Path) -> str:
+    return json.dumps(
+        {"backtest_horizon_days": HORIZON, "churn_model_scorecard_file": str(scorecard)}
+    )
 
 
 @dataclass
@@ -45,9 +114,12 @@ class Builds:
 
     spark_work: Path
     duck: DbtProject
+    scorecard: Path
 
 
-def dbt_build(work: Path, raw: Path, target: str) -> subprocess.CompletedProcess[str]:
+def dbt_build(
+    work: Path, raw: Path, target: str, scorecard: Path
+) -> subprocess.CompletedProcess[str]:
     """`dbt build` in its own process (neither engine's connection stays open here)."""
     env = {
         **os.environ,
@@ -69,7 +141,7 @@ def dbt_build(work: Path, raw: Path, target: str) -> subprocess.CompletedProcess
             str(work / "logs"),
             "--no-partial-parse",
             "--vars",
-            BACKTEST_VARS,
+            build_vars(scorecard),
         ],
         env=env,
         cwd=work,
@@ -89,6 +161,7 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> Builds:
     if shutil.which("java") is None:
         pytest.fail("The Spark build needs Java 17 (apt-get install openjdk-17-jre-headless)")
     tmp = tmp_path_factory.mktemp("engines")
+    scorecard = scorecard_file(tmp / "scorecard.parquet")
     cache, raw = extract_with_next_day(tmp, accounts=100, days=120, seed=13)
     # The first delivery as real exports come: one table with typed columns, one as CSV,
     # an optional table absent (the next day's delivery brings it).
@@ -107,7 +180,7 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> Builds:
     shutil.rmtree(raw / "stakeholder_events")
     work = tmp / "spark_build"
     work.mkdir()
-    first = dbt_build(work, raw, "spark")
+    first = dbt_build(work, raw, "spark", scorecard)
     assert first.returncode == 0, first.stdout[-6000:] + first.stderr[-3000:]
 
     # The next day, and a late file: a newer version of a staged row (an old day is
@@ -120,16 +193,16 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> Builds:
         {**old, "activity_date": "not a date"},
     ]
     write_rows(raw / "user_activity_daily" / "part-late-00001.parquet", late)
-    second = dbt_build(work, raw, "spark")
+    second = dbt_build(work, raw, "spark", scorecard)
     assert second.returncode == 0, second.stdout[-6000:] + second.stderr[-3000:]
     for model in ("base_product__user_activity_daily", "int_account_days"):
         assert "insert overwrite table" in run_sql(work, model), model
 
     duck_work = tmp / "duckdb_build"
     duck_work.mkdir()
-    built = dbt_build(duck_work, raw, "duckdb")
+    built = dbt_build(duck_work, raw, "duckdb", scorecard)
     assert built.returncode == 0, built.stdout[-6000:] + built.stderr[-3000:]
-    return Builds(spark_work=work, duck=project_for(duck_work, raw))
+    return Builds(spark_work=work, duck=project_for(duck_work, raw), scorecard=scorecard)
 
 
 def compare(duckdb_path: Path, spark_work: Path) -> subprocess.CompletedProcess[str]:
@@ -180,6 +253,74 @@ def test_spark_incremental_build_equals_the_duckdb_full_build(builds: Builds) ->
     # The decision tree ran as SQL on Spark (the Python model is DuckDB's).
     manifest = (builds.spark_work / "target" / "manifest.json").read_text()
     assert "compiled_sql/fct_account_health_decision_tree.sql" in manifest
+    # Both engines applied the scorecard file: the days from its first version on have a
+    # churn probability (compared above, with the risk factors and levels).
+    assert "from_file/rpt_churn_model_scorecard.sql" in manifest
+    statuses = dict(
+        builds.duck.query(
+            "select churn_model_status, count(*) from marts.fct_account_churn_risk_daily"
+            " group by churn_model_status"
+        )
+    )
+    assert statuses["scored"] > 1000, statuses
+    assert statuses["no_model"] > 100, statuses
+    assert builds.duck.query(
+        "select count(*) from marts.fct_account_churn_risk_daily"
+        " where churn_model_status = 'scored' and score_date < date '2024-02-29'"
+    ) == [(0,)]
+    assert (
+        builds.duck.query(
+            "select count(distinct risk_factor_1) from marts.fct_account_churn_risk_daily"
+        )[0][0]
+        >= 2
+    )
+
+
+def test_a_spark_deployment_trains_the_scorecard_it_then_applies(
+    builds: Builds, tmp_path: Path
+) -> None:
+    """Spark has no Python models: `customer-health churn-model train --spark-dir` trains the
+    scorecard from the Spark warehouse's observations, outside dbt. It equals what DuckDB
+    trains from its own observations of the same data."""
+    train_vars = json.dumps({"backtest_horizon_days": HORIZON, "churn_model_min_churned": 1})
+    trained = {}
+    for engine, source in (
+        ("spark", ["--spark-dir", str(builds.spark_work / "spark")]),
+        ("duckdb", ["--duckdb", str(builds.duck.db_path)]),
+    ):
+        out = tmp_path / f"{engine}.parquet"
+        completed = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "customer_health",
+                "churn-model",
+                "train",
+                *source,
+                "--out",
+                str(out),
+                "--vars",
+                train_vars,
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert completed.returncode == 0, completed.stdout + completed.stderr
+        trained[engine] = pq.read_table(out)
+    spark, duck = trained["spark"], trained["duckdb"]
+    assert spark.num_rows > 0
+    assert spark.schema.remove_metadata().equals(duck.schema.remove_metadata())
+    keys = ["model_name", "model_version", "feature_name", "bin_number"]
+    spark_rows = sorted(spark.to_pylist(), key=lambda r: [str(r[k]) for k in keys])
+    duck_rows = sorted(duck.to_pylist(), key=lambda r: [str(r[k]) for k in keys])
+    assert len(spark_rows) == len(duck_rows)
+    for left, right in zip(spark_rows, duck_rows, strict=True):
+        for name, value in left.items():
+            if isinstance(value, float):
+                assert value == pytest.approx(right[name], rel=1e-6, abs=1e-9), (name, left)
+            else:
+                assert value == right[name], (name, left)
 
 
 def test_the_comparison_fails_when_a_mart_differs(tmp_path: Path, builds: Builds) -> None:

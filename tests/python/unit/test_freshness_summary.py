@@ -1,5 +1,6 @@
 """The portfolio summary's source freshness: the table, the stale line and the no-file line,
-from hand-written `dbt source freshness` output."""
+from hand-written `dbt source freshness` output; and its churn model section, from
+hand-written churn model marts."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 import duckdb
 import pytest
+from churn_model_marts import churn_model_db
 from rich.console import Console
 
 from customer_health import dbt_artifacts
@@ -128,3 +130,79 @@ def test_main_passes_the_target_paths_sources_json_to_render(
     monkeypatch.setattr(portfolio_summary, "render", render)
     assert portfolio_summary.main(["--db", str(database)]) == 0
     assert seen == {"sources": SOURCES if written else None}
+
+
+def churn_section(con: duckdb.DuckDBPyConnection) -> str:
+    console = Console(record=True, width=200)
+    for part in portfolio_summary.churn_model_section(con):
+        console.print(part)
+    return console.export_text()
+
+
+def table_rows(text: str) -> list[list[str]]:
+    return [
+        [cell.strip() for cell in line.split("│")[1:-1]]
+        for line in text.splitlines()
+        if line.startswith("│")
+    ]
+
+
+def test_the_churn_model_section_compares_the_three_models_and_lists_the_riskiest() -> None:
+    with churn_model_db() as con:
+        text = churn_section(con)
+    assert "Churn model back-test, out of time (2024-12-31 .. 2025-02-28)" in text
+    assert (
+        "Version in force: 2025-05-31, trained on 5,138 observations (115 churned) of"
+        " month-ends 2024-01-31 .. 2025-02-28, 38 features." in " ".join(text.split())
+    )
+    rows = table_rows(text)
+    # AUC to 3 places, lift to 2, Brier and calibration error to 4; the churn model first
+    assert rows[:3] == [
+        ["churn model", "0.862", "5.35", "0.0335", "0.0188", "1,116", "41"],
+        ["rules health score", "0.719", "3.16", "0.0351", "0.0260", "1,116", "41"],
+        ["baseline: key events, last 30 days", "0.743", "2.19", "0.0350", "0.0201", "1,116", "41"],
+    ]
+    assert "3 highest churn probabilities (90 days)" in text
+    riskiest = rows[3:]
+    # active accounts with a probability, highest first, each factor on its own line
+    assert riskiest[:3] == [
+        [
+            "Top Risk Inc",
+            "Mid-Market",
+            "53.6%",
+            "critical",
+            "renews_within_horizon = 1.00 (+1.37)",
+        ],
+        ["", "", "", "", "key_events_per_active_day = 1.35 (+0.49)"],
+        ["", "", "", "", "arr = 16960.00 (+0.48)"],
+    ]
+    assert [row[0] for row in riskiest if row[0]] == [
+        "Top Risk Inc",
+        "Second Risk GmbH",
+        "Low Risk Ltd",
+    ]
+    assert ["Low Risk Ltd", "SMB", "1.2%", "low", "arr = 1000.00 (+0.10)"] in riskiest
+    assert "Gone Co" not in text
+    assert "Unscored AG" not in text
+
+
+def test_without_a_trained_version_one_line_says_why() -> None:
+    with churn_model_db(trained=False) as con:
+        text = churn_section(con)
+    assert text.strip().splitlines() == [
+        "No churn model yet (month-end 2024-11-30): 49 churned observations known, 50 needed:"
+        " the rules score stands alone."
+    ]
+
+
+def test_a_trained_version_not_yet_back_tested_still_lists_the_riskiest() -> None:
+    with churn_model_db() as con:
+        con.execute("delete from marts.rpt_churn_model_backtest")
+        text = churn_section(con)
+    assert "No out-of-time back-test yet." in text
+    assert "Top Risk Inc" in text
+
+
+def test_a_warehouse_without_the_churn_model_marts_prints_no_churn_section() -> None:
+    with duckdb.connect() as con:
+        assert portfolio_summary.churn_model_section(con) == []

@@ -1,6 +1,7 @@
 """Unit tests of the report's pure parts: band lookup, account file names, the decision path
-as questions, the score histogram's colors, and the output directory swap, which deletes or
-replaces only what the report wrote."""
+as questions, the score histogram's colors, the output directory swap, which deletes or
+replaces only what the report wrote, and the churn model section (its readers, calibration
+chart and page)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 
 import duckdb
 import pytest
+from churn_model_marts import churn_model_db
 
 from customer_health.decision_tree.dsl import parse_dag
 from customer_health.report import charts
@@ -21,8 +23,14 @@ from customer_health.report import cli as report_cli
 from customer_health.report.charts import band_for, score_distribution
 from customer_health.report.data import (
     Band,
+    CalibrationDecile,
     Portfolio,
     read_categories_left_out,
+    read_churn_model,
+    read_churn_model_backtest,
+    read_churn_model_calibration,
+    read_churn_model_status,
+    read_churn_risk_accounts,
     read_missing_data,
 )
 from customer_health.report.render import (
@@ -359,3 +367,164 @@ def test_the_portfolio_page_lists_the_missing_data_and_the_baseline(tmp_path: Pa
         "Left out of every score (no data source): Adoption depth, Support &amp; sentiment" in page
     )
     assert "baseline: key events, last 30 days" in page
+
+
+def test_the_churn_model_readers_take_the_last_version_and_sort_the_models() -> None:
+    with churn_model_db() as con:
+        status = read_churn_model_status(con)
+        portfolio_rows = read_churn_model_backtest(con, "all")
+        every_row = read_churn_model_backtest(con)
+        calibration = read_churn_model_calibration(con)
+        accounts = read_churn_risk_accounts(con, limit=2)
+        model = read_churn_model(con, accounts=10)
+    assert status is not None
+    assert status.is_trained
+    assert status.version_date == dt.date(2025, 5, 31)
+    assert (status.training_observations, status.training_churned) == (5138, 115)
+    assert status.feature_count == 38
+    assert [row.model_name for row in portfolio_rows] == [
+        "churn_model",
+        "health_score",
+        "key_events_30d",
+    ]
+    assert portfolio_rows[0].churn_auc == pytest.approx(0.86169)
+    assert portfolio_rows[2].label == "baseline: key events, last 30 days"
+    # the portfolio first, then the segments by name, each in model order
+    assert [(row.segment, row.model_name) for row in every_row][:4] == [
+        ("all", "churn_model"),
+        ("all", "health_score"),
+        ("all", "key_events_30d"),
+        ("Enterprise", "churn_model"),
+    ]
+    # calibration of the portfolio only, by model then decile
+    assert [(d.model_name, d.decile) for d in calibration[:2]] == [
+        ("churn_model", 1),
+        ("churn_model", 2),
+    ]
+    assert len(calibration) == 20
+    assert calibration[9].mean_predicted_probability == pytest.approx(0.10)
+    assert calibration[9].observed_churn_rate == pytest.approx(0.20)
+    # active and scored accounts only, riskiest first; factors one per item
+    assert [a.account_id for a in accounts] == ["acc_2", "acc_4"]
+    assert accounts[0].risk_factors == (
+        "renews_within_horizon = 1.00 (+1.37)",
+        "key_events_per_active_day = 1.35 (+0.49)",
+        "arr = 16960.00 (+0.48)",
+    )
+    assert accounts[1].risk_factors == ()
+    assert model is not None
+    assert [a.account_id for a in model.risk_accounts] == ["acc_2", "acc_4", "acc_1"]
+    # segments are shown only with enough churned observations
+    assert [(m.segment, m.model_name) for m in model.segment_metrics] == [
+        ("SMB", "churn_model"),
+        ("SMB", "health_score"),
+        ("SMB", "key_events_30d"),
+    ]
+
+
+def test_without_a_trained_version_the_churn_model_says_why() -> None:
+    with churn_model_db(trained=False) as con:
+        model = read_churn_model(con)
+    assert model is not None
+    assert not model.status.is_trained
+    assert model.status.version_date == dt.date(2024, 11, 30)
+    assert model.status.reason == (
+        "49 churned observations known, 50 needed: the rules score stands alone"
+    )
+    assert (model.backtest, model.calibration, model.risk_accounts) == ([], [], [])
+
+
+def test_a_warehouse_without_the_churn_model_marts_has_no_churn_model() -> None:
+    with duckdb.connect() as con:
+        con.execute("create schema marts")
+        con.execute("create table marts.dim_account_health as select 'acc_1' as account_id")
+        assert read_churn_model(con) is None
+        assert read_churn_model_backtest(con) == []
+        assert read_churn_model_calibration(con) == []
+        assert read_churn_risk_accounts(con) == []
+    # before the first month-end the versions mart is empty
+    with churn_model_db(trained=False) as con:
+        con.execute("delete from marts.rpt_churn_model_versions")
+        status = read_churn_model_status(con)
+    assert status is not None
+    assert status.status == "no_month_end"
+    assert status.reason.endswith("the rules score stands alone")
+
+
+def test_the_calibration_chart_draws_each_models_deciles_over_the_diagonal() -> None:
+    with churn_model_db() as con:
+        deciles = read_churn_model_calibration(con)
+    # in any order: the chart sorts by model and decile
+    figure = charts.churn_calibration(list(reversed(deciles)))
+    diagonal, model, rules = figure["data"]
+    assert diagonal["name"] == "calibrated"
+    # the diagonal reaches the largest probability or rate shown
+    assert diagonal["x"] == diagonal["y"] == [0.0, pytest.approx(0.20)]
+    assert model["name"] == "churn model"
+    assert model["x"] == pytest.approx([d / 100 for d in range(1, 11)])
+    assert model["y"] == pytest.approx([2 * d / 100 for d in range(1, 11)])
+    assert [row[0] for row in model["customdata"]] == list(range(1, 11))
+    assert rules["name"] == "rules health score"
+    assert rules["x"] == pytest.approx([0.03] * 10)
+    assert rules["y"] == pytest.approx([d / 100 for d in range(1, 11)])
+    assert model["line"]["width"] > rules["line"]["width"]
+    assert figure["layout"]["xaxis"]["tickformat"] == ".0%"
+    # an unknown model still gets a line, after the known ones
+    extra = CalibrationDecile("other", 1, 10, 1, 0.1, 0.1)
+    names = [t["name"] for t in charts.churn_calibration([extra, *deciles])["data"]]
+    assert names == ["calibrated", "churn model", "rules health score", "other"]
+    json.loads(charts.to_json(figure))
+
+
+def portfolio_page(tmp_path: Path, portfolio: Portfolio) -> str:
+    built = build_directory(tmp_path / "report", dt.datetime(2026, 12, 1, 2, 0))
+    render_report(built, portfolio, {}, {}, {}, dt.datetime(2026, 12, 1))
+    return (built / "index.html").read_text()
+
+
+def test_the_portfolio_page_compares_the_churn_model_and_lists_the_riskiest(
+    tmp_path: Path,
+) -> None:
+    with churn_model_db() as con:
+        model = read_churn_model(con)
+    page = portfolio_page(tmp_path, empty_portfolio(churn_model=model))
+    section = page[page.index('id="churn-model"') : page.index('id="missing-data"')]
+    assert "Version in force: <strong>2025-05-31</strong>, trained on 5,138 observations" in section
+    assert "(115 churned) of month-ends 2024-01-31 to 2025-02-28, 38 features" in section
+    # AUC to 3 places, lift to 2, Brier and calibration error to 4
+    for value in ("0.862", "5.35", "0.0335", "0.0188", "0.719", "3.16", "0.0351", "0.0260"):
+        assert f'<td class="num">{value}</td>' in section, value
+    assert "baseline: key events, last 30 days" in section
+    assert 'data-chart="churn_calibration"' in section
+    figure = json.loads(section.split('id="figure-churn_calibration">')[1].split("</script>")[0])
+    assert [trace["name"] for trace in figure["data"]] == [
+        "calibrated",
+        "churn model",
+        "rules health score",
+    ]
+    # per segment: SMB has enough churned observations, Enterprise has none
+    per_segment = section[section.index("Per segment") : section.index('id="churn-risk"')]
+    assert per_segment.count("<td>SMB</td>") == 3
+    assert "Enterprise" not in per_segment
+    risky = section[section.index('id="churn-risk"') :]
+    assert risky.index("Top Risk Inc") < risky.index("Second Risk GmbH") < risky.index("Low")
+    assert '<td class="num">53.6%</td>' in risky
+    assert '<td class="num">1.2%</td>' in risky
+    assert "<li>key_events_per_active_day = 1.35 (+0.49)</li>" in risky
+    assert "Gone Co" not in risky
+
+
+def test_the_portfolio_page_says_why_there_is_no_churn_model(tmp_path: Path) -> None:
+    with churn_model_db(trained=False) as con:
+        model = read_churn_model(con)
+    page = portfolio_page(tmp_path, empty_portfolio(churn_model=model))
+    section = page[page.index('id="churn-model"') : page.index('id="missing-data"')]
+    assert (
+        "No churn model yet (month-end 2024-11-30): 49 churned observations known, 50 needed:"
+        " the rules score stands alone." in section
+    )
+    assert "churn_calibration" not in section
+    assert "<table>" not in section
+    # a release built before the churn model marts
+    page = portfolio_page(tmp_path / "old", empty_portfolio())
+    assert "No churn model in this release." in page
