@@ -16,13 +16,13 @@ with predictions as (
 
 ),
 
+-- each prediction in its own segment and in `all` (the back-test's grouping, all dates
+-- pooled)
 grouped as (
 
-    select
-        case when segment_groups.is_all then 'all' else predictions.segment end as segment_group,
-        predictions.*
-    from predictions
-    cross join {{ literal_rows('segment_groups', 'is_all', [true, false]) }}
+    select *
+    from ({{ backtest_groups('predictions') }}) as grouped_predictions
+    where period = 'overall'
 
 ),
 
