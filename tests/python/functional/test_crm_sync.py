@@ -205,12 +205,18 @@ def test_properties_apply_defines_every_payload_property(sync_env: SyncEnv) -> N
     assert defined["health_account_id"]["hasUniqueValue"] is True
     options = {
         name: [item["value"] for item in defined[name].get("options", [])]
-        for name in ("health_band", "health_trend", "health_tree_outcome")
+        for name in (
+            "health_band",
+            "health_trend",
+            "health_tree_outcome",
+            "health_churn_risk_level",
+        )
     }
     assert options == {
         "health_band": ["healthy", "needs_attention", "at_risk", "critical", "insufficient_data"],
         "health_trend": ["up", "flat", "down", "new"],
         "health_tree_outcome": ["HEALTHY", "NEEDS_ATTENTION", "AT_RISK", "CRITICAL"],
+        "health_churn_risk_level": ["low", "medium", "high", "critical"],
     }
     assert {item["groupName"] for name, item in defined.items() if name.startswith("health_")} == {
         "customer_health"
