@@ -317,6 +317,10 @@ def test_a_spark_deployment_trains_the_scorecard_it_then_applies(
     assert len(spark_rows) == len(duck_rows)
     for left, right in zip(spark_rows, duck_rows, strict=True):
         for name, value in left.items():
+            if name == "training_fingerprint":
+                # a digest of the engine's own feature values, which may differ in the last
+                # bits between engines: it only decides reuse within one warehouse
+                continue
             if isinstance(value, float):
                 assert value == pytest.approx(right[name], rel=1e-6, abs=1e-9), (name, left)
             else:
