@@ -23,6 +23,7 @@
             'backtest_top_share', 'backtest_calibration_step', 'backtest_holdout_share',
             'backtest_calibration_max_accounts', 'backtest_min_band_observations',
             'churn_model_min_churned', 'churn_model_max_bins', 'churn_model_validation_share',
+            'assessment_new_flag_days',
         ],
     }) }}
 {% endmacro %}
@@ -160,7 +161,9 @@
         {%- do problems.append("var 'churn_model_penalties' must be a list of positive numbers, got "
             ~ (penalties | string | tojson)[:80]) -%}
     {%- endif -%}
-    {%- for name, least in [('churn_model_min_churned', 1), ('churn_model_max_bins', 2)] -%}
+    {%- for name, least in [
+        ('churn_model_min_churned', 1), ('churn_model_max_bins', 2), ('assessment_new_flag_days', 1),
+    ] -%}
         {%- set value = var(name, none) -%}
         {%- if value is number and value is not sameas true and value is not sameas false
             and (value != value | int or value < least) -%}

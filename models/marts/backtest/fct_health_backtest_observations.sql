@@ -72,7 +72,7 @@ outcomes as (
         arr_change,
         outcome_date
     from {{ ref('stg_outcomes__account_outcomes') }}
-    where outcome_type in ('churned', 'contracted')
+    where outcome_type in ('churned', 'contracted', 'expanded')
 
 ),
 
@@ -99,6 +99,12 @@ horizon_outcomes as (
         min(
             case when outcomes.outcome_type = 'contracted' then outcomes.outcome_date end
         ) as contraction_date,
+        min(
+            case when outcomes.outcome_type = 'expanded' then outcomes.outcome_date end
+        ) as expansion_date,
+        sum(
+            case when outcomes.outcome_type = 'expanded' then outcomes.arr_change else 0 end
+        ) as expanded_arr,
         sum(
             case when outcomes.outcome_type = 'churned' then -outcomes.arr_change else 0 end
         ) as churned_arr,
@@ -137,16 +143,19 @@ final as (
         cast(account_days.arr as double) as arr,
         cast(coalesce(horizon_outcomes.churned_arr, 0) as double) as churned_arr,
         cast(coalesce(horizon_outcomes.contracted_arr, 0) as double) as contracted_arr,
+        cast(coalesce(horizon_outcomes.expanded_arr, 0) as double) as expanded_arr,
         {%- set days_to_churn = dbt.datediff(
             'observable_days.score_date', 'horizon_outcomes.churn_date', 'day'
         ) %}
         cast({{ days_to_churn }} as integer) as days_to_churn,
         horizon_outcomes.churn_date is not null as is_churned,
         horizon_outcomes.contraction_date is not null as is_contracted,
+        horizon_outcomes.expansion_date is not null as is_expanded,
         observable_days.score_date as as_of_date,
         observable_days.horizon_end_date,
         horizon_outcomes.churn_date,
-        horizon_outcomes.contraction_date
+        horizon_outcomes.contraction_date,
+        horizon_outcomes.expansion_date
     from observable_days
     inner join account_days
         on

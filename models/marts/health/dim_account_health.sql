@@ -69,6 +69,12 @@ churn_risk as (
 
 ),
 
+
+{#- one sort key (Spark's ordered listagg takes one): most severe first, then by label -#}
+{%- set flag_order = 'order by ' ~ dbt.concat([
+    'cast(4 - severity_rank as ' ~ dbt.type_string() ~ ')', 'flag_label',
+]) %}
+
 -- bands that have a decision-tree outcome, and their rank (healthy 1 ... critical 4)
 ranked_bands as (
 
@@ -86,6 +92,78 @@ latest_health as (
     select *
     from daily_health
     qualify row_number() over (partition by account_id order by score_date desc) = 1
+
+),
+
+-- the flags of each account's latest scored day (the scoring date for active accounts)
+scoring_flags as (
+
+    select
+        flags.account_id,
+        flags.flag_type,
+        flags.severity,
+        flags.severity_rank,
+        flags.flag_label,
+        flags.evidence,
+        flags.is_new
+    from {{ ref('fct_account_health_flags') }} as flags
+    inner join latest_health
+        on
+            flags.account_id = latest_health.account_id
+            and flags.score_date = latest_health.score_date
+
+),
+
+-- each account's red flags and green lights: counts, the most severe, and the flags
+-- themselves as text, most severe first
+flag_summary as (
+
+    select
+        account_id,
+        sum(case when flag_type = 'red_flag' then 1 else 0 end) as red_flag_count,
+        sum(case when flag_type = 'green_light' then 1 else 0 end) as green_light_count,
+        sum(case when flag_type = 'red_flag' and is_new then 1 else 0 end) as new_red_flag_count,
+        max(case when flag_type = 'red_flag' then severity_rank end) as max_red_flag_rank,
+        {{ dbt.listagg(
+            "case when flag_type = 'red_flag' then " ~ dbt.concat(['flag_label', "': '", 'evidence']) ~ " end",
+            "'; '", flag_order
+        ) }} as red_flags,
+        {{ dbt.listagg(
+            "case when flag_type = 'green_light' then " ~ dbt.concat(['flag_label', "': '", 'evidence']) ~ " end",
+            "'; '", flag_order
+        ) }} as green_lights
+    from scoring_flags
+    group by account_id
+
+),
+
+flags_not_evaluated as (
+
+    select
+        {{ dbt.listagg(
+            dbt.concat(['rules.flag_label', "' (missing: '", 'availability.missing_data', "')'"]),
+            "'; '", 'order by rules.flag_label'
+        ) }} as flags_not_evaluated
+    from {{ ref('int_health_flag_availability') }} as availability
+    inner join {{ ref('health_flag_rules') }} as rules
+        on availability.flag_id = rules.flag_id
+    where not availability.is_evaluated
+
+),
+
+expansion as (
+
+    select
+        account_id,
+        score_date,
+        expansion_level,
+        expansion_level_label,
+        expansion_score,
+        potential_extra_seats,
+        expansion_potential_arr,
+        expansion_basis,
+        expansion_signals
+    from {{ ref('fct_account_expansion_daily') }}
 
 ),
 
@@ -213,12 +291,29 @@ final as (
         churn_risk.churn_probability_90d,
         churn_risk.churn_risk_level,
         churn_risk.risk_factors as churn_risk_factors,
+        cast(coalesce(flag_summary.red_flag_count, 0) as integer) as red_flag_count,
+        cast(coalesce(flag_summary.green_light_count, 0) as integer) as green_light_count,
+        cast(coalesce(flag_summary.new_red_flag_count, 0) as integer) as new_red_flag_count,
+        case flag_summary.max_red_flag_rank
+            when 3 then 'high' when 2 then 'medium' when 1 then 'low'
+        end as max_red_flag_severity,
+        flag_summary.red_flags,
+        flag_summary.green_lights,
+        flags_not_evaluated.flags_not_evaluated,
+        expansion.expansion_level,
+        expansion.expansion_level_label,
+        expansion.expansion_score,
+        expansion.potential_extra_seats as expansion_extra_seats,
+        expansion.expansion_potential_arr,
+        expansion.expansion_basis,
+        expansion.expansion_signals,
         account_days.renewal_date,
         latest_health.override_expires_at,
         latest_health.score_date,
         scoring_run.as_of_date
     from latest_health
     cross join scoring_run
+    cross join flags_not_evaluated
     inner join accounts
         on latest_health.account_id = accounts.account_id
     inner join account_days
@@ -241,6 +336,12 @@ final as (
         on
             latest_health.account_id = churn_risk.account_id
             and latest_health.score_date = churn_risk.score_date
+    left join flag_summary
+        on latest_health.account_id = flag_summary.account_id
+    left join expansion
+        on
+            latest_health.account_id = expansion.account_id
+            and latest_health.score_date = expansion.score_date
 
 )
 

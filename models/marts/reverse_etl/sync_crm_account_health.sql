@@ -17,6 +17,14 @@ with account_health as (
         churn_probability_90d,
         churn_risk_level,
         churn_risk_factors,
+        red_flag_count,
+        new_red_flag_count,
+        red_flags,
+        green_light_count,
+        green_lights,
+        expansion_level,
+        expansion_extra_seats,
+        expansion_signals,
         score_date
     from {{ ref('dim_account_health') }}
 
@@ -38,6 +46,14 @@ final as (
         {{ round_half_up('100 * churn_probability_90d', 1) }} as health_churn_probability_90d,
         churn_risk_level as health_churn_risk_level,
         churn_risk_factors as health_churn_risk_factors,
+        red_flag_count as health_red_flag_count,
+        new_red_flag_count as health_new_red_flag_count,
+        red_flags as health_red_flags,
+        green_light_count as health_green_light_count,
+        green_lights as health_green_lights,
+        expansion_level as health_expansion_level,
+        expansion_extra_seats as health_expansion_seats,
+        expansion_signals as health_expansion_signals,
         score_date as health_as_of_date
     from account_health
 

@@ -1,7 +1,8 @@
 """CRM property definitions of the payload, with enumeration options from the warehouse.
 
 `options_from` names where an enumeration's options come from, read from the same build
-the payload comes from: the seeds `health_bands`, `health_trends` and `churn_risk_levels`,
+the payload comes from: the seeds `health_bands`, `health_trends`, `churn_risk_levels` and
+`expansion_levels`,
 or `decision_tree` (the outcomes of the DSL text stored in int_decision_tree_definition).
 """
 
@@ -38,6 +39,10 @@ OPTION_QUERIES = {
     "churn_risk_levels": (
         "churn_risk_levels",
         "select risk_level, risk_level_label from {relation} order by level_rank",
+    ),
+    "expansion_levels": (
+        "expansion_levels",
+        "select expansion_level, expansion_level_label from {relation} order by level_rank",
     ),
 }
 DECISION_TREE_MODEL = "int_decision_tree_definition"

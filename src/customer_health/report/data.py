@@ -38,6 +38,8 @@ class ReportSettings:
     alert_days: int = 7
     max_alerts: int = 200
     churn_risk_accounts: int = 10
+    new_red_flags: int = 15
+    expansion_candidates: int = 15
 
 
 @dataclass
@@ -71,6 +73,13 @@ class Portfolio:
     missing_data: list[MissingData] = field(default_factory=list)
     categories_left_out: list[str] = field(default_factory=list)
     churn_model: ChurnModel | None = None
+    # None: the release has no such mart (built before the account assessment)
+    account_flags: dict[str, list[HealthFlag]] | None = None
+    unevaluated_flags: list[UnevaluatedFlag] | None = None
+    new_red_flags: list[HealthFlag] | None = None
+    expansion_candidates: list[dict[str, Any]] | None = None
+    expansion_backtest: list[ExpansionBacktestRow] | None = None
+    category_weights: dict[str, dict[str, float | None]] = field(default_factory=dict)
 
     def band(self, band_id: str | None) -> Band | None:
         return next((band for band in self.bands if band.band_id == band_id), None)
@@ -447,6 +456,326 @@ def read_churn_model(con: duckdb.DuckDBPyConnection, accounts: int = 10) -> Chur
     )
 
 
+# Severities of the red flags and green lights, most severe first.
+SEVERITY_RANKS = {"high": 3, "medium": 2, "low": 1}
+
+
+@dataclass(frozen=True)
+class HealthFlag:
+    """A red flag or green light holding for an account on its last scored day
+    (fct_account_health_flags)."""
+
+    account_id: str
+    flag_id: str
+    flag_type: str
+    category_id: str | None
+    severity: str | None
+    severity_rank: int
+    flag_label: str
+    evidence: str | None
+    first_held_date: dt.date | None
+    days_held: int | None
+    is_new: bool
+    account_name: str | None = None
+
+    @property
+    def is_red(self) -> bool:
+        return self.flag_type == "red_flag"
+
+
+@dataclass(frozen=True)
+class UnevaluatedFlag:
+    """A red flag or green light the deployment cannot evaluate, and the data it lacks
+    (rpt_health_flags)."""
+
+    flag_id: str
+    flag_type: str
+    category_id: str | None
+    flag_label: str
+    missing_data: str | None
+
+    @property
+    def is_red(self) -> bool:
+        return self.flag_type == "red_flag"
+
+
+@dataclass(frozen=True)
+class ExpansionBacktestRow:
+    """How often the account-months of one expansion level expanded, churned or contracted
+    afterwards (rpt_expansion_backtest); `expansion_level` 'all' is every level."""
+
+    segment: str
+    expansion_level: str
+    observations: int
+    expanded_observations: int
+    expansion_rate: float | None
+    churned_observations: int
+    churn_rate: float | None
+    contracted_observations: int
+    contraction_rate: float | None
+    expansion_auc: float | None
+    health_score_expansion_auc: float | None
+    has_enough_expanded: bool
+    first_as_of_date: dt.date | None
+    last_as_of_date: dt.date | None
+
+
+# The expansion levels in the order shown; 'all' (every level) closes the table.
+EXPANSION_LEVELS = ("low", "medium", "high")
+
+_FLAG_COLUMNS = """
+    flags.account_id, flags.flag_id, flags.flag_type, flags.category_id, flags.severity,
+    flags.severity_rank, flags.flag_label, flags.evidence, flags.first_held_date,
+    flags.days_held, flags.is_new, accounts.account_name
+"""
+
+
+def _flag(row: tuple[Any, ...]) -> HealthFlag:
+    (
+        account_id,
+        flag_id,
+        flag_type,
+        category_id,
+        severity,
+        severity_rank,
+        label,
+        evidence,
+        first_held,
+        days_held,
+        is_new,
+        account_name,
+    ) = row
+    return HealthFlag(
+        account_id=str(account_id),
+        flag_id=str(flag_id),
+        flag_type=str(flag_type),
+        category_id=category_id,
+        severity=severity,
+        severity_rank=int(severity_rank or SEVERITY_RANKS.get(severity or "", 0)),
+        flag_label=str(label or flag_id),
+        evidence=evidence,
+        first_held_date=first_held,
+        days_held=None if days_held is None else int(days_held),
+        is_new=bool(is_new),
+        account_name=account_name,
+    )
+
+
+def read_account_flags(con: duckdb.DuckDBPyConnection) -> dict[str, list[HealthFlag]] | None:
+    """The red flags and green lights holding on each account's last scored day
+    (fct_account_health_flags on dim_account_health's score_date), per account: red flags
+    first, the most severe and then the longest held first; None when the mart is absent."""
+    if not relation_exists(con, "marts", "fct_account_health_flags"):
+        return None
+    rows = con.execute(
+        f"""
+        select {_FLAG_COLUMNS}
+        from marts.fct_account_health_flags as flags
+        inner join marts.dim_account_health as accounts
+            on flags.account_id = accounts.account_id
+            and flags.score_date = accounts.score_date
+        order by flags.account_id, flags.flag_type <> 'red_flag', flags.severity_rank desc,
+            flags.first_held_date, flags.flag_id
+        """
+    ).fetchall()
+    flags: dict[str, list[HealthFlag]] = {}
+    for row in rows:
+        flag = _flag(row)
+        flags.setdefault(flag.account_id, []).append(flag)
+    return flags
+
+
+def read_new_red_flags(con: duckdb.DuckDBPyConnection, limit: int = 15) -> list[HealthFlag] | None:
+    """The red flags that started recently (is_new) on the active accounts' last scored
+    day: the most severe first, then the most recent, then by account; None when the mart
+    is absent."""
+    if not relation_exists(con, "marts", "fct_account_health_flags"):
+        return None
+    rows = con.execute(
+        f"""
+        select {_FLAG_COLUMNS}
+        from marts.fct_account_health_flags as flags
+        inner join marts.dim_account_health as accounts
+            on flags.account_id = accounts.account_id
+            and flags.score_date = accounts.score_date
+        where flags.flag_type = 'red_flag' and flags.is_new and accounts.is_active
+        order by flags.severity_rank desc, flags.first_held_date desc nulls last,
+            flags.account_id, flags.flag_id
+        limit ?
+        """,
+        [limit],
+    ).fetchall()
+    return [_flag(row) for row in rows]
+
+
+def read_unevaluated_flags(con: duckdb.DuckDBPyConnection) -> list[UnevaluatedFlag] | None:
+    """The flags the deployment cannot evaluate, with the data each lacks (rpt_health_flags),
+    red flags first; None when the mart is absent."""
+    if not relation_exists(con, "marts", "rpt_health_flags"):
+        return None
+    rows = con.execute(
+        """
+        select flag_id, flag_type, category_id, flag_label, missing_data
+        from marts.rpt_health_flags
+        where not coalesce(is_evaluated, false)
+        order by flag_type <> 'red_flag', flag_label, flag_id
+        """
+    ).fetchall()
+    return [
+        UnevaluatedFlag(
+            flag_id=str(flag_id),
+            flag_type=str(flag_type),
+            category_id=category_id,
+            flag_label=str(label or flag_id),
+            missing_data=missing,
+        )
+        for flag_id, flag_type, category_id, label, missing in rows
+    ]
+
+
+def read_expansion_candidates(
+    con: duckdb.DuckDBPyConnection, limit: int = 15
+) -> list[dict[str, Any]] | None:
+    """The active accounts with the highest expansion score (then the largest potential
+    ARR); None when dim_account_health has no expansion assessment."""
+    if not column_exists(con, "marts", "dim_account_health", "expansion_score"):
+        return None
+    return records(
+        con,
+        """
+        select account_id, account_name, segment, csm_owner, health_score, health_band, arr,
+            expansion_level, expansion_level_label, expansion_score, expansion_potential_arr,
+            expansion_basis, expansion_signals
+        from marts.dim_account_health
+        where is_active and expansion_score is not null
+        order by expansion_score desc, expansion_potential_arr desc nulls last, account_id
+        limit ?
+        """,
+        [limit],
+    )
+
+
+def _level_order(level: str, rank: int | None) -> tuple[bool, int, str]:
+    """'all' last; the levels by their rank (low 1 ... high 3) when the mart has it."""
+    if rank is None:
+        known = EXPANSION_LEVELS.index(level) if level in EXPANSION_LEVELS else None
+        rank = len(EXPANSION_LEVELS) if known is None else known
+    return level == "all", rank, level
+
+
+def read_expansion_backtest(
+    con: duckdb.DuckDBPyConnection, segment: str = "all"
+) -> list[ExpansionBacktestRow] | None:
+    """One segment's rows of rpt_expansion_backtest (segment 'all': the portfolio), from the
+    lowest expansion level to the highest, then every level ('all'); None when the mart is
+    absent."""
+    if not relation_exists(con, "marts", "rpt_expansion_backtest"):
+        return None
+    rank = (
+        "level_rank"
+        if column_exists(con, "marts", "rpt_expansion_backtest", "level_rank")
+        else "null"
+    )
+    rows = con.execute(
+        f"""
+        select {rank}, segment, expansion_level, observations, expanded_observations,
+            expansion_rate,
+            churned_observations, churn_rate, contracted_observations, contraction_rate,
+            expansion_auc, health_score_expansion_auc, has_enough_expanded,
+            first_as_of_date, last_as_of_date
+        from marts.rpt_expansion_backtest
+        where segment = ?
+        """,
+        [segment],
+    ).fetchall()
+    result = [
+        (
+            _level_order(str(level), None if level_rank is None else int(level_rank)),
+            ExpansionBacktestRow(
+                segment=str(segment_name),
+                expansion_level=str(level),
+                observations=int(observations or 0),
+                expanded_observations=int(expanded or 0),
+                expansion_rate=_float(expansion_rate),
+                churned_observations=int(churned or 0),
+                churn_rate=_float(churn_rate),
+                contracted_observations=int(contracted or 0),
+                contraction_rate=_float(contraction_rate),
+                expansion_auc=_float(auc),
+                health_score_expansion_auc=_float(health_auc),
+                has_enough_expanded=bool(enough),
+                first_as_of_date=first,
+                last_as_of_date=last,
+            ),
+        )
+        for (
+            level_rank,
+            segment_name,
+            level,
+            observations,
+            expanded,
+            expansion_rate,
+            churned,
+            churn_rate,
+            contracted,
+            contraction_rate,
+            auc,
+            health_auc,
+            enough,
+            first,
+            last,
+        ) in rows
+    ]
+    return [row for _, row in sorted(result, key=lambda pair: pair[0])]
+
+
+def _weight_columns(
+    con: duckdb.DuckDBPyConnection, table: str, names: Sequence[str]
+) -> dict[str, str]:
+    """Each category's effective weight column in `marts.table`: `<category>_effective_weight`
+    or, as fct_account_health_daily names it, `<category>_weight`."""
+    found: dict[str, str] = {}
+    for name in names:
+        for column in (f"{name}_effective_weight", f"{name}_weight"):
+            if column_exists(con, "marts", table, column):
+                found[name] = column
+                break
+    return found
+
+
+def read_category_weights(
+    con: duckdb.DuckDBPyConnection, categories: Sequence[Category]
+) -> dict[str, dict[str, float | None]]:
+    """Each account's effective category weights (shares summing to 1 over the categories
+    with data) on its last scored day: from dim_account_health when it has them, else from
+    fct_account_health_daily on the dim's score_date; empty when neither has them."""
+    names = [category.category_id for category in categories]
+    columns = _weight_columns(con, "dim_account_health", names)
+    if columns:
+        source = "from marts.dim_account_health as accounts"
+        table = "accounts"
+    else:
+        columns = _weight_columns(con, "fct_account_health_daily", names)
+        if not columns:
+            return {}
+        source = """
+            from marts.dim_account_health as accounts
+            inner join marts.fct_account_health_daily as daily
+                on accounts.account_id = daily.account_id
+                and accounts.score_date = daily.score_date
+        """
+        table = "daily"
+    selected = "".join(f', {table}."{column}"' for column in columns.values())
+    weights: dict[str, dict[str, float | None]] = {}
+    for account_id, *values in con.execute(
+        f"select accounts.account_id{selected} {source}"
+    ).fetchall():
+        weights[str(account_id)] = {
+            name: _float(value) for name, value in zip(columns, values, strict=True)
+        }
+    return weights
+
+
 def read_bands(con: duckdb.DuckDBPyConnection) -> list[Band]:
     rows = con.execute(
         """
@@ -573,11 +902,12 @@ def read_portfolio(
                 churn_auc desc
             """,
         )
+    categories = read_categories(con)
     return Portfolio(
         as_of_date=as_of,
         release=release,
         bands=read_bands(con),
-        categories=read_categories(con),
+        categories=categories,
         accounts=accounts,
         band_mix=band_mix,
         fallers=fallers[: settings.movers],
@@ -591,6 +921,12 @@ def read_portfolio(
         missing_data=read_missing_data(con),
         categories_left_out=read_categories_left_out(con),
         churn_model=read_churn_model(con, settings.churn_risk_accounts),
+        account_flags=read_account_flags(con),
+        unevaluated_flags=read_unevaluated_flags(con),
+        new_red_flags=read_new_red_flags(con, settings.new_red_flags),
+        expansion_candidates=read_expansion_candidates(con, settings.expansion_candidates),
+        expansion_backtest=read_expansion_backtest(con, "all"),
+        category_weights=read_category_weights(con, categories),
     )
 
 

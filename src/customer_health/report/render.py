@@ -17,7 +17,13 @@ import plotly.offline
 
 from customer_health.decision_tree.dsl import DecisionDag
 from customer_health.report import charts
-from customer_health.report.data import AccountHistory, Portfolio
+from customer_health.report.data import (
+    AccountHistory,
+    Category,
+    HealthFlag,
+    Portfolio,
+    UnevaluatedFlag,
+)
 from customer_health.serving.links import swap_symlink
 
 ASSETS = Path(__file__).parent / "assets"
@@ -56,6 +62,7 @@ def environment() -> jinja2.Environment:
     env.filters["auc"] = lambda value: MISSING if value is None else f"{value:.3f}"
     env.filters["lift"] = lambda value: MISSING if value is None else f"{value:.2f}"
     env.filters["brier"] = lambda value: MISSING if value is None else f"{value:.4f}"
+    env.filters["probability"] = probability
     return env
 
 
@@ -83,6 +90,155 @@ def tree_path(tree: DecisionDag | None, decision_path: str | None) -> list[PathS
         question = tree.questions.get(question_id) if tree else None
         steps.append(PathStep(question_id, question.text if question else "", answer))
     return steps
+
+
+def probability(value: float | None) -> str:
+    """A probability as a percentage to one place; one that rounds to 0.0% without being 0
+    shows as below 0.1%."""
+    if value is None:
+        return MISSING
+    if 0 < value < 0.0005:
+        return "<0.1%"
+    return f"{value:.1%}"
+
+
+# Churn risk levels that call for immediate action.
+URGENT_CHURN_RISK_LEVELS = ("high", "critical")
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """One health category of an account review: its sub-score, the weight it carries in
+    the overall score and the points it adds, and the flags of the category."""
+
+    category: Category
+    score: float | None
+    weight: float | None
+    contribution: float | None
+    is_weakest: bool
+    red_flags: tuple[HealthFlag, ...] = ()
+    green_lights: tuple[HealthFlag, ...] = ()
+    not_evaluated: tuple[UnevaluatedFlag, ...] = ()
+
+
+@dataclass(frozen=True)
+class ImmediateAction:
+    """Whether the account needs action now (None: the release cannot tell), and why."""
+
+    required: bool | None
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AccountReview:
+    """The account page's review: the health dimensions with their flags, the flag counts
+    and whether action is needed now. `has_flags` is False for a release built before the
+    red flags and green lights."""
+
+    dimensions: tuple[Dimension, ...]
+    has_flags: bool
+    has_weights: bool
+    red_flag_count: int | None
+    green_light_count: int | None
+    new_red_flag_count: int | None
+    action: ImmediateAction
+
+
+def _int(value: object) -> int | None:
+    return None if value is None else int(str(value))
+
+
+def immediate_action(
+    account: Mapping[str, Any], flags: Sequence[HealthFlag] | None
+) -> ImmediateAction:
+    """Action is needed now when a high-severity red flag holds or the churn risk level is
+    high or critical; the reasons name them (or, without action, what was checked)."""
+    urgent: list[str] = []
+    checked: list[str] = []
+    if flags is not None:
+        high = [flag.flag_label for flag in flags if flag.is_red and flag.severity == "high"]
+        if high:
+            urgent.append(f"high-severity red flag: {', '.join(high)}")
+        else:
+            checked.append("no high-severity red flag")
+    elif "max_red_flag_severity" in account:
+        if account["max_red_flag_severity"] == "high":
+            urgent.append("high-severity red flag")
+        else:
+            checked.append("no high-severity red flag")
+    if "churn_risk_level" in account:
+        level = account["churn_risk_level"]
+        chance = account.get("churn_probability_90d")
+        odds = "" if chance is None else f" ({probability(float(chance))} in 90 days)"
+        if level in URGENT_CHURN_RISK_LEVELS:
+            urgent.append(f"churn risk level {level}{odds}")
+        elif level is None:
+            checked.append("no churn probability yet")
+        else:
+            checked.append(f"churn risk level {level}{odds}")
+    if urgent:
+        return ImmediateAction(True, tuple(urgent))
+    if not checked:
+        return ImmediateAction(None, ("no red flags nor churn risk in this release",))
+    return ImmediateAction(False, tuple(checked))
+
+
+def account_review(
+    account: Mapping[str, Any],
+    categories: Sequence[Category],
+    flags: Sequence[HealthFlag] | None,
+    weights: Mapping[str, float | None] | None,
+    unevaluated: Sequence[UnevaluatedFlag] | None,
+) -> AccountReview:
+    """An account's review from its row of dim_account_health, the flags holding on its
+    last scored day (None: none in the release), its categories' effective weights and
+    the flags the deployment cannot evaluate. Flags of a category not configured close the
+    dimensions under their category id."""
+    held = list(flags or [])
+    missing = list(unevaluated or [])
+    known = {category.category_id for category in categories}
+    flag_categories = [flag.category_id or "other" for flag in held]
+    flag_categories += [flag.category_id or "other" for flag in missing]
+    others = [
+        Category(category_id, category_id)
+        for category_id in dict.fromkeys(flag_categories)
+        if category_id not in known
+    ]
+    dimensions = []
+    for category in [*categories, *others]:
+        category_id = category.category_id
+        in_category = [f for f in held if (f.category_id or "other") == category_id]
+        dimensions.append(
+            Dimension(
+                category=category,
+                score=account.get(f"{category_id}_score"),
+                weight=(weights or {}).get(category_id),
+                contribution=account.get(f"{category_id}_contribution"),
+                is_weakest=account.get("weakest_category") == category_id,
+                red_flags=tuple(f for f in in_category if f.is_red),
+                green_lights=tuple(f for f in in_category if not f.is_red),
+                not_evaluated=tuple(
+                    f for f in missing if (f.category_id or "other") == category_id
+                ),
+            )
+        )
+    if flags is not None:
+        red: int | None = sum(1 for flag in held if flag.is_red)
+        green: int | None = len(held) - (red or 0)
+        new: int | None = sum(1 for flag in held if flag.is_red and flag.is_new)
+    else:
+        red = _int(account.get("red_flag_count"))
+        green = _int(account.get("green_light_count"))
+        new = _int(account.get("new_red_flag_count"))
+    return AccountReview(
+        dimensions=tuple(dimensions),
+        has_flags=flags is not None,
+        has_weights=bool(weights),
+        red_flag_count=red,
+        green_light_count=green,
+        new_red_flag_count=new,
+        action=immediate_action(account, flags),
+    )
 
 
 def write_page(path: Path, html: str) -> None:
@@ -137,6 +293,7 @@ def write_pages(
         "bands": portfolio.bands,
         "generated_at": generated_at,
         "slugs": slugs,
+        "category_labels": {c.category_id: c.label for c in portfolio.categories},
     }
     scored = [
         float(account["health_score"])
@@ -179,8 +336,16 @@ def write_pages(
         ),
     )
     account_template = env.get_template("account.html.j2")
+    account_flags = portfolio.account_flags
     for account in portfolio.accounts:
         account_id = account["account_id"]
+        review = account_review(
+            account,
+            portfolio.categories,
+            None if account_flags is None else account_flags.get(account_id, []),
+            portfolio.category_weights.get(account_id),
+            portfolio.unevaluated_flags,
+        )
         history = histories.get(account_id, AccountHistory())
         account_figures = {
             "score_history": charts.to_json(charts.score_history(history, portfolio.bands)),
@@ -194,6 +359,7 @@ def write_pages(
                 account=account,
                 band=portfolio.band(account["health_band"]),
                 categories=portfolio.categories,
+                review=review,
                 path=tree_path(portfolio.tree, account["tree_decision_path"]),
                 alerts=alerts.get(account_id, [])[:25],
                 transitions=transitions.get(account_id, [])[:25],

@@ -179,7 +179,7 @@ def test_observations_cover_every_observable_month_end_with_labels_from_the_raw_
 ) -> None:
     observed = rows(
         demo,
-        "select account_id, as_of_date, is_churned, is_contracted, churn_date"
+        "select account_id, as_of_date, is_churned, is_contracted, is_expanded, churn_date"
         " from marts.fct_health_backtest_observations",
     )
     with duckdb.connect() as con:
@@ -216,6 +216,7 @@ def test_observations_cover_every_observable_month_end_with_labels_from_the_raw_
         assert r["is_churned"] == bool(churns), r
         assert r["churn_date"] == (churns[0] if churns else None), r
         assert r["is_contracted"] == any(kind == "contracted" for kind, _ in window), r
+        assert r["is_expanded"] == any(kind == "expanded" for kind, _ in window), r
     assert sum(r["is_churned"] for r in observed) >= 300
 
 
@@ -579,3 +580,97 @@ def test_a_backwards_signal_makes_both_warnings_fire(demo: DbtProject, tmp_path:
     churn = band_churn(broken)
     present = [churn[band] for band in BAND_ORDER if band in churn]
     assert any(a >= b for a, b in itertools.pairwise(present)), churn
+
+
+def raw_outcome_windows(project: DbtProject) -> dict[str, list[tuple[str, dt.date]]]:
+    """Each account's outcomes (type, date) from the raw extract."""
+    with duckdb.connect() as con:
+        raw = con.execute(
+            f"""select account_id, outcome_type, cast(outcome_date as date)
+                from read_parquet('{project.raw_dir}/account_outcomes/*.parquet')"""
+        ).fetchall()
+    outcomes: dict[str, list[tuple[str, dt.date]]] = defaultdict(list)
+    for account_id, outcome_type, outcome_date in raw:
+        outcomes[account_id].append((outcome_type, outcome_date))
+    return outcomes
+
+
+def test_every_flag_and_green_light_occurs_on_the_demo(demo: DbtProject) -> None:
+    """The demo has the data for every flag, and each holds for some account on some day."""
+    flags = rows(demo, "select flag_id, flag_type, is_evaluated from marts.rpt_health_flags")
+    assert len(flags) == 17
+    assert all(flag["is_evaluated"] for flag in flags)
+    held = rows(
+        demo,
+        "select flag_id, count(distinct account_id) as accounts"
+        " from marts.fct_account_health_flags group by flag_id",
+    )
+    assert {row["flag_id"] for row in held} == {flag["flag_id"] for flag in flags}
+    assert all(row["accounts"] >= 3 for row in held), held
+    # the scoring date's assessment reaches the account dimension
+    (counted,) = demo.query(
+        "select sum(red_flag_count), sum(green_light_count), count(red_flags)"
+        " from marts.dim_account_health where is_active"
+    )
+    assert min(counted) > 0, counted
+
+
+def test_the_flags_and_expansion_see_only_what_was_known_on_each_day(
+    demo: DbtProject, cut: DbtProject
+) -> None:
+    """The build that ends on 2024-09-30 assesses that day exactly as the full build does:
+    every flag, its first day and its evidence, and the expansion potential."""
+    for relation in ("marts.fct_account_health_flags_daily", "marts.fct_account_expansion_daily"):
+        query = f"select * from {relation} where score_date = ? order by account_id"
+        later = demo.query(query, [CUT_DATE])
+        assert len(later) > 700, relation
+        assert cut.query(query, [CUT_DATE]) == later, relation
+
+
+def test_the_expansion_backtest_equals_an_independent_computation(demo: DbtProject) -> None:
+    """Expansion, churn and contraction rates by expansion level, and the AUC of the
+    expansion score and of the health score for later expansion, recomputed from the raw
+    outcomes. On the demo, accounts of a higher level expand more often."""
+    observed = rows(
+        demo,
+        """select o.account_id, o.as_of_date, o.computed_health_score,
+                  e.expansion_score, e.expansion_level
+           from marts.fct_health_backtest_observations o
+           join marts.fct_account_expansion_daily e
+             on e.account_id = o.account_id and e.score_date = o.as_of_date""",
+    )
+    outcomes = raw_outcome_windows(demo)
+    labels: dict[str, list[bool]] = {"expanded": [], "churned": [], "contracted": []}
+    for r in observed:
+        end = r["as_of_date"] + dt.timedelta(days=HORIZON)
+        kinds = {kind for kind, when in outcomes[r["account_id"]] if r["as_of_date"] < when <= end}
+        for kind, found in labels.items():
+            found.append(kind in kinds)
+    expanded = np.array(labels["expanded"])
+    levels = np.array([r["expansion_level"] for r in observed])
+    reported = {
+        r["expansion_level"]: r
+        for r in rows(demo, "select * from marts.rpt_expansion_backtest where segment = 'all'")
+    }
+    assert set(reported) == {"all", "low", "medium", "high"}
+    for level, report in reported.items():
+        chosen = np.ones(len(levels), dtype=bool) if level == "all" else levels == level
+        assert report["observations"] == int(chosen.sum()), level
+        assert report["expanded_observations"] == int(expanded[chosen].sum()), level
+        for kind in ("churned", "contracted"):
+            count = int(np.array(labels[kind])[chosen].sum())
+            assert report[f"{kind}_observations"] == count, (level, kind)
+    scores = np.array([r["expansion_score"] for r in observed], dtype=float)
+    health = np.array([r["computed_health_score"] for r in observed], dtype=float)
+    has_health = ~np.isnan(health)
+    # auc() ranks lower values as likelier, so the scores go in negated
+    expansion_auc = auc(-scores, expanded)
+    health_auc = auc(-health[has_health], expanded[has_health])
+    assert expansion_auc is not None
+    assert health_auc is not None
+    assert reported["all"]["expansion_auc"] == pytest.approx(expansion_auc, abs=1e-9)
+    assert reported["all"]["health_score_expansion_auc"] == pytest.approx(health_auc, abs=1e-9)
+    assert expansion_auc > 0.6
+    rates = [reported[level]["expansion_rate"] for level in ("low", "medium", "high")]
+    assert rates == sorted(rates), rates
+    assert rates[0] < rates[2], rates

@@ -53,6 +53,14 @@ ALLOWED_COLUMNS = [
     "health_churn_probability_90d",
     "health_churn_risk_level",
     "health_churn_risk_factors",
+    "health_red_flag_count",
+    "health_new_red_flag_count",
+    "health_red_flags",
+    "health_green_light_count",
+    "health_green_lights",
+    "health_expansion_level",
+    "health_expansion_seats",
+    "health_expansion_signals",
     "health_as_of_date",
 ]
 SYNC_CLI = [sys.executable, "-m", "customer_health"]
@@ -210,6 +218,7 @@ def test_properties_apply_defines_every_payload_property(sync_env: SyncEnv) -> N
             "health_trend",
             "health_tree_outcome",
             "health_churn_risk_level",
+            "health_expansion_level",
         )
     }
     assert options == {
@@ -217,7 +226,10 @@ def test_properties_apply_defines_every_payload_property(sync_env: SyncEnv) -> N
         "health_trend": ["up", "flat", "down", "new"],
         "health_tree_outcome": ["HEALTHY", "NEEDS_ATTENTION", "AT_RISK", "CRITICAL"],
         "health_churn_risk_level": ["low", "medium", "high", "critical"],
+        "health_expansion_level": ["low", "medium", "high"],
     }
+    assert defined["health_red_flags"]["fieldType"] == "textarea"
+    assert defined["health_red_flag_count"]["type"] == "number"
     assert {item["groupName"] for name, item in defined.items() if name.startswith("health_")} == {
         "customer_health"
     }

@@ -27,6 +27,8 @@ HEALTH_MARTS = (
     "marts.fct_health_alerts",
     "marts.dim_account_health",
     "marts.rpt_portfolio_health_weekly",
+    "marts.fct_account_health_flags_daily",
+    "marts.fct_account_expansion_daily",
 )
 # The incremental intermediate models (one row per account and score date).
 INCREMENTAL_INTERMEDIATES = (
@@ -38,15 +40,19 @@ INCREMENTAL_INTERMEDIATES = (
     "intermediate.int_commercial_signals_daily",
     "intermediate.int_category_scores_daily",
     "intermediate.int_health_scores_daily",
+    "intermediate.int_health_flag_signals_daily",
 )
 # The incremental models that read the optional stakeholder events (through the
-# commercial signals).
+# commercial signals or the assessment's flag signals).
 RECOMPUTED_FOR_STAKEHOLDER_EVENTS = {
     "int_commercial_signals_daily",
     "int_category_scores_daily",
     "int_health_scores_daily",
     "fct_account_health_daily",
     "fct_account_churn_risk_daily",
+    "int_health_flag_signals_daily",
+    "fct_account_health_flags_daily",
+    "fct_account_expansion_daily",
 }
 CATEGORIES = ("usage", "adoption", "lifecycle", "support", "commercial")
 

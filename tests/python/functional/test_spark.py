@@ -44,7 +44,7 @@ from customer_health.churn_model.scorecard import (
 pytestmark = pytest.mark.functional
 
 COMPARE = ["-m", "customer_health", "compare-engines"]
-MART_COUNT = 22
+MART_COUNT = 27
 # 121 days leave no month-end a 90-day horizon after it: both engines back-test 30 days.
 HORIZON = 30
 # Spark has no Python models: both engines apply the same churn-model scorecard file (a

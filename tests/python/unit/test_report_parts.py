@@ -24,20 +24,36 @@ from customer_health.report.charts import band_for, score_distribution
 from customer_health.report.data import (
     Band,
     CalibrationDecile,
+    HealthFlag,
     Portfolio,
+    ReportSettings,
+    account_events,
+    read_account_flags,
+    read_categories,
     read_categories_left_out,
+    read_category_weights,
     read_churn_model,
     read_churn_model_backtest,
     read_churn_model_calibration,
     read_churn_model_status,
     read_churn_risk_accounts,
+    read_expansion_backtest,
+    read_expansion_candidates,
+    read_histories,
     read_missing_data,
+    read_new_red_flags,
+    read_portfolio,
+    read_unevaluated_flags,
 )
 from customer_health.report.render import (
+    MISSING,
     REPORT_MARKER,
+    ImmediateAction,
     NotOurReportError,
     account_slugs,
     build_directory,
+    immediate_action,
+    probability,
     render_report,
     replace_directory,
     tree_path,
@@ -528,3 +544,716 @@ def test_the_portfolio_page_says_why_there_is_no_churn_model(tmp_path: Path) -> 
     # a release built before the churn model marts
     page = portfolio_page(tmp_path / "old", empty_portfolio())
     assert "No churn model in this release." in page
+
+
+# The account assessment: red flags and green lights, the flags the deployment cannot
+# evaluate, the expansion score and its back-test, on a few hand-made accounts scored on
+# 2026-11-30 (acc_4 has no active contract: its last score is 2026-10-31).
+AS_OF = dt.date(2026, 11, 30)
+CATEGORIES = (
+    ("usage", "Product usage", 1),
+    ("adoption", "Adoption depth", 2),
+    ("lifecycle", "Lifecycle", 3),
+    ("support", "Support & sentiment", 4),
+    ("commercial", "Commercial", 5),
+)
+DIM_COLUMNS = {
+    "account_id": "varchar",
+    "account_name": "varchar",
+    "segment": "varchar",
+    "csm_owner": "varchar",
+    "lifecycle_stage": "varchar",
+    "health_band": "varchar",
+    "computed_health_band": "varchar",
+    "trend": "varchar",
+    "trend_arrow": "varchar",
+    "tree_outcome_label": "varchar",
+    "tree_decision_path": "varchar",
+    "tree_recommended_action": "varchar",
+    "tree_data_gaps": "varchar",
+    "weakest_category": "varchar",
+    "top_change_category": "varchar",
+    "health_score": "double",
+    "computed_health_score": "double",
+    "score_change_30d": "double",
+    "top_change_points": "double",
+    "score_coverage": "double",
+    **{f"{c}_{part}": "double" for c, _, _ in CATEGORIES for part in ("score", "contribution")},
+    "arr": "double",
+    "licensed_seats": "integer",
+    "days_to_renewal": "integer",
+    "is_overridden": "boolean",
+    "is_active": "boolean",
+    "renewal_date": "date",
+    "score_date": "date",
+    "as_of_date": "date",
+    "churn_model_status": "varchar",
+    "churn_probability_90d": "double",
+    "churn_risk_level": "varchar",
+    "churn_risk_factors": "varchar",
+}
+# dim_account_health's columns of the assessment (absent from an older warehouse)
+ASSESSMENT_COLUMNS = {
+    "red_flag_count": "integer",
+    "green_light_count": "integer",
+    "new_red_flag_count": "integer",
+    "max_red_flag_severity": "varchar",
+    "red_flags": "varchar",
+    "green_lights": "varchar",
+    "flags_not_evaluated": "varchar",
+    "expansion_level": "varchar",
+    "expansion_level_label": "varchar",
+    "expansion_score": "double",
+    "expansion_potential_arr": "double",
+    "expansion_basis": "varchar",
+    "expansion_signals": "varchar",
+}
+# sub-scores (usage, adoption, lifecycle, support, commercial) and weights in percent
+SCORES = (40.0, 60.0, 80.0, 50.0, 30.0)
+WEIGHTS = (30.0, 20.0, 15.0, 20.0, 15.0)
+
+
+def account_row(account_id: str, name: str, **changes: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "account_id": account_id,
+        "account_name": name,
+        "segment": "SMB",
+        "csm_owner": "Ana",
+        "lifecycle_stage": "established",
+        "health_band": "at_risk",
+        "computed_health_band": "at_risk",
+        "trend": "down",
+        "trend_arrow": "↓",
+        "tree_outcome_label": "At Risk (Orange)",
+        "tree_decision_path": "Q1:no",
+        "tree_recommended_action": "Book a recovery call this week.",
+        "tree_data_gaps": None,
+        "weakest_category": "commercial",
+        "top_change_category": "usage",
+        "health_score": 50.5,
+        "computed_health_score": 50.5,
+        "score_change_30d": -6.2,
+        "top_change_points": -4.0,
+        "score_coverage": 1.0,
+        "arr": 24000.0,
+        "licensed_seats": 25,
+        "days_to_renewal": 120,
+        "is_overridden": False,
+        "is_active": True,
+        "renewal_date": dt.date(2027, 3, 30),
+        "score_date": AS_OF,
+        "as_of_date": AS_OF,
+        "churn_model_status": "scored",
+        "churn_probability_90d": 0.02,
+        "churn_risk_level": "low",
+        "churn_risk_factors": None,
+        "red_flag_count": 0,
+        "green_light_count": 0,
+        "new_red_flag_count": 0,
+        "max_red_flag_severity": None,
+        "red_flags": None,
+        "green_lights": None,
+        "flags_not_evaluated": "Critical tickets open; Tickets decreasing",
+        "expansion_level": "low",
+        "expansion_level_label": "Low",
+        "expansion_score": 10.0,
+        "expansion_potential_arr": 0.0,
+        "expansion_basis": "no expansion signal",
+        "expansion_signals": None,
+    }
+    for (category, _, _), score, weight in zip(CATEGORIES, SCORES, WEIGHTS, strict=True):
+        row[f"{category}_score"] = score
+        row[f"{category}_contribution"] = round(score * weight / 100, 2)
+    return {**row, **changes}
+
+
+ACCOUNTS = [
+    account_row(
+        "acc_1",
+        "Alpha Ltd",
+        churn_probability_90d=0.53592,
+        churn_risk_level="critical",
+        churn_risk_factors="renews_within_horizon = 1.00 (+1.37); arr = 16960.00 (+0.48)",
+        red_flag_count=2,
+        green_light_count=1,
+        new_red_flag_count=1,
+        max_red_flag_severity="high",
+        expansion_score=20.0,
+    ),
+    account_row(
+        "acc_2",
+        "Beta <b>Co</b>",
+        red_flag_count=2,
+        new_red_flag_count=2,
+        max_red_flag_severity="high",
+        expansion_level="high",
+        expansion_level_label="High",
+        expansion_score=80.0,
+        expansion_potential_arr=12000.0,
+        expansion_basis="20% of ARR at a high level",
+        expansion_signals="Seats near their limit (24 of 25 seats active); Usage growing",
+    ),
+    account_row(
+        "acc_3",
+        "Gamma GmbH",
+        churn_model_status="no_model",
+        churn_probability_90d=None,
+        churn_risk_level=None,
+        red_flag_count=1,
+        new_red_flag_count=1,
+        max_red_flag_severity="medium",
+        expansion_level="high",
+        expansion_level_label="High",
+        expansion_score=80.0,
+        expansion_potential_arr=20000.0,
+    ),
+    account_row(
+        "acc_4",
+        "Gone Co",
+        is_active=False,
+        score_date=dt.date(2026, 10, 31),
+        red_flag_count=1,
+        new_red_flag_count=1,
+        max_red_flag_severity="high",
+        expansion_score=99.0,
+    ),
+]
+
+# account, score date, flag, type, category, severity, label, evidence, first held, is new
+FLAGS = [
+    ("acc_1", AS_OF, "license_waste", "red_flag", "adoption", "medium", "License waste",
+        "3 of 25 seats active in 30 days (12%)", dt.date(2026, 9, 1), False),
+    ("acc_1", AS_OF, "declining_usage", "red_flag", "usage", "high", "Declining usage",
+        "user-days down 40% in 30 days (60 vs 100 the 30 days before)",
+        dt.date(2026, 11, 25), True),
+    ("acc_1", AS_OF, "promoter_nps", "green_light", "support", "medium", "Promoter NPS",
+        "NPS 9 on 2026-10-02", dt.date(2026, 10, 2), False),
+    # the day before: no longer shown
+    ("acc_1", dt.date(2026, 11, 29), "contraction", "red_flag", "commercial", "high",
+        "Contraction", "yesterday's evidence", dt.date(2026, 11, 29), True),
+    ("acc_2", AS_OF, "core_feature_unused", "red_flag", "usage", "medium",
+        "Core feature unused", "core feature '<Reports & Co>' unused for 45 days",
+        dt.date(2026, 11, 29), True),
+    ("acc_2", AS_OF, "late_payment", "red_flag", "commercial", "high", "Late payment",
+        "2 invoices past their due date and unpaid", dt.date(2026, 11, 28), True),
+    ("acc_3", AS_OF, "executive_sponsor_missing", "red_flag", "commercial", "medium",
+        "Executive sponsor missing", "no executive sponsor on record",
+        dt.date(2026, 11, 20), True),
+    # no active contract: not among the new red flags
+    ("acc_4", dt.date(2026, 10, 31), "champion_left", "red_flag", "commercial", "high",
+        "Champion left", "champion left 3 days ago", dt.date(2026, 10, 29), True),
+]  # fmt: skip
+
+# flag, type, category, severity, label, is evaluated, missing data
+FLAG_RULES = [
+    ("declining_usage", "red_flag", "usage", "high", "Declining usage", True, None),
+    ("critical_tickets_open", "red_flag", "support", "high", "Critical tickets open", False,
+        "support tickets"),
+    ("tickets_decreasing", "green_light", "support", "low", "Tickets decreasing", False,
+        "support tickets"),
+]  # fmt: skip
+
+# level, observations, expanded, churned, contracted (segment 'all'), out of order
+EXPANSION_BACKTEST = [
+    ("high", 200, 50, 4, 6),
+    ("all", 1000, 100, 40, 60),
+    ("low", 500, 20, 30, 40),
+    ("medium", 300, 30, 6, 14),
+]
+
+
+def create_table(
+    con: duckdb.DuckDBPyConnection, name: str, columns: dict[str, str], rows: list[tuple[Any, ...]]
+) -> None:
+    con.execute(f"create table {name} ({', '.join(f'{c} {t}' for c, t in columns.items())})")
+    if rows:
+        marks = ", ".join("?" for _ in columns)
+        con.executemany(f"insert into {name} values ({marks})", [list(row) for row in rows])
+
+
+def assessment_db(*, assessment: bool = True) -> duckdb.DuckDBPyConnection:
+    """The marts the report reads; without `assessment`, a warehouse built before the red
+    flags, green lights and expansion marts (and without their dim_account_health columns)."""
+    con = duckdb.connect()
+    con.execute("create schema marts")
+    con.execute("create schema config")
+    create_table(
+        con,
+        "config.health_bands",
+        {
+            "band_id": "varchar",
+            "band_label": "varchar",
+            "band_color": "varchar",
+            "band_rank": "integer",
+            "lower_bound": "double",
+            "upper_bound": "double",
+        },
+        [(b.band_id, b.label, b.color, b.rank, b.lower, b.upper) for b in BANDS],
+    )
+    create_table(
+        con,
+        "config.health_categories",
+        {"category_id": "varchar", "category_label": "varchar", "sort_order": "integer"},
+        list(CATEGORIES),
+    )
+    columns = {**DIM_COLUMNS, **(ASSESSMENT_COLUMNS if assessment else {})}
+    create_table(
+        con,
+        "marts.dim_account_health",
+        columns,
+        [tuple(account[c] for c in columns) for account in ACCOUNTS],
+    )
+    daily_columns = {
+        "account_id": "varchar",
+        "score_date": "date",
+        "health_score": "double",
+        "health_band": "varchar",
+    }
+    for category, _, _ in CATEGORIES:
+        daily_columns[f"{category}_weight"] = "double"
+        daily_columns[f"{category}_contribution"] = "double"
+    daily: list[tuple[Any, ...]] = []
+    for account in ACCOUNTS:
+        for days_before, weights in ((1, (0.2,) * 5), (0, [w / 100 for w in WEIGHTS])):
+            row: list[Any] = [
+                account["account_id"],
+                account["score_date"] - dt.timedelta(days=days_before),
+                account["health_score"],
+                account["health_band"],
+            ]
+            for (category, _, _), weight in zip(CATEGORIES, weights, strict=True):
+                row += [weight, account[f"{category}_contribution"]]
+            daily.append(tuple(row))
+    create_table(con, "marts.fct_account_health_daily", daily_columns, daily)
+    con.execute(
+        "create table marts.rpt_portfolio_health_weekly as select date '2026-11-23' as"
+        " week_start_date, 'at_risk' as health_band, 3 as account_count"
+    )
+    con.execute(
+        "create table marts.fct_health_alerts (account_id varchar, alert_date date,"
+        " alert_type varchar, health_band varchar, health_score double, alert_detail varchar)"
+    )
+    con.execute(
+        "create table marts.fct_health_band_transitions (account_id varchar,"
+        " transition_date date, from_band varchar, to_band varchar, from_score double,"
+        " to_score double)"
+    )
+    if not assessment:
+        return con
+    create_table(
+        con,
+        "marts.fct_account_health_flags",
+        {
+            "account_id": "varchar",
+            "score_date": "date",
+            "flag_id": "varchar",
+            "flag_type": "varchar",
+            "category_id": "varchar",
+            "severity": "varchar",
+            "severity_rank": "integer",
+            "flag_label": "varchar",
+            "evidence": "varchar",
+            "first_held_date": "date",
+            "days_held": "integer",
+            "is_new": "boolean",
+        },
+        [
+            (
+                account_id,
+                score_date,
+                flag_id,
+                flag_type,
+                category,
+                severity,
+                {"high": 3, "medium": 2, "low": 1}[severity],
+                label,
+                evidence,
+                first_held,
+                (score_date - first_held).days + 1,
+                is_new,
+            )
+            for (
+                account_id,
+                score_date,
+                flag_id,
+                flag_type,
+                category,
+                severity,
+                label,
+                evidence,
+                first_held,
+                is_new,
+            ) in FLAGS
+        ],
+    )
+    create_table(
+        con,
+        "marts.rpt_health_flags",
+        {
+            "flag_id": "varchar",
+            "flag_type": "varchar",
+            "category_id": "varchar",
+            "severity": "varchar",
+            "flag_label": "varchar",
+            "is_evaluated": "boolean",
+            "missing_data": "varchar",
+        },
+        FLAG_RULES,
+    )
+    create_table(
+        con,
+        "marts.rpt_expansion_backtest",
+        {
+            "segment": "varchar",
+            "expansion_level": "varchar",
+            "observations": "bigint",
+            "expanded_observations": "bigint",
+            "expansion_rate": "double",
+            "churned_observations": "bigint",
+            "churn_rate": "double",
+            "contracted_observations": "bigint",
+            "contraction_rate": "double",
+            "expansion_auc": "double",
+            "health_score_expansion_auc": "double",
+            "has_enough_expanded": "boolean",
+            "first_as_of_date": "date",
+            "last_as_of_date": "date",
+        },
+        [
+            (
+                segment,
+                level,
+                n,
+                expanded,
+                expanded / n,
+                churned,
+                churned / n,
+                contracted,
+                contracted / n,
+                auc,
+                0.58123,
+                True,
+                dt.date(2025, 1, 31),
+                dt.date(2026, 8, 31),
+            )
+            for segment, auc in (("all", 0.71234), ("SMB", 0.6))
+            for level, n, expanded, churned, contracted in EXPANSION_BACKTEST
+        ],
+    )
+    return con
+
+
+def read_assessment_report(
+    tmp_path: Path, *, assessment: bool = True
+) -> tuple[Portfolio, dict[str, str]]:
+    """The portfolio read from the marts, and the pages written from it by name (`index`
+    and each account id)."""
+    with assessment_db(assessment=assessment) as con:
+        alerts, transitions = account_events(con)
+        portfolio = read_portfolio(con, ReportSettings(), alerts)
+        histories = read_histories(con, portfolio.categories)
+    built = build_directory(tmp_path / "report", dt.datetime(2026, 12, 1, 2, 0))
+    render_report(built, portfolio, histories, alerts, transitions, dt.datetime(2026, 12, 1))
+    pages = {"index": (built / "index.html").read_text()}
+    for account in ACCOUNTS:
+        pages[account["account_id"]] = (
+            built / "accounts" / f"{account['account_id']}.html"
+        ).read_text()
+    return portfolio, pages
+
+
+def section(page: str, section_id: str) -> str:
+    """The HTML of the `<section id=...>` or dimension `<div id=...>` named."""
+    start = page.index(f'id="{section_id}"')
+    ends = [page.find(end, start) for end in ("</section>", '<div class="dimension"')]
+    return page[start : min(end for end in ends if end > start)]
+
+
+def test_the_assessment_readers_take_each_accounts_last_scored_day() -> None:
+    with assessment_db() as con:
+        flags = read_account_flags(con)
+        new = read_new_red_flags(con)
+        top_two = read_new_red_flags(con, limit=2)
+        unevaluated = read_unevaluated_flags(con)
+        candidates = read_expansion_candidates(con)
+        backtest = read_expansion_backtest(con)
+        weights = read_category_weights(con, read_categories(con))
+    assert flags is not None
+    # red flags first, most severe first; the day before the last is not read
+    assert [f.flag_id for f in flags["acc_1"]] == [
+        "declining_usage",
+        "license_waste",
+        "promoter_nps",
+    ]
+    assert flags["acc_1"][0].evidence == (
+        "user-days down 40% in 30 days (60 vs 100 the 30 days before)"
+    )
+    assert flags["acc_1"][0].first_held_date == dt.date(2026, 11, 25)
+    assert [f.flag_id for f in flags["acc_4"]] == ["champion_left"]
+    # new red flags of the active accounts: severity, then the newest, then the account
+    assert new is not None
+    assert [(f.account_id, f.flag_id) for f in new] == [
+        ("acc_2", "late_payment"),
+        ("acc_1", "declining_usage"),
+        ("acc_2", "core_feature_unused"),
+        ("acc_3", "executive_sponsor_missing"),
+    ]
+    assert new[0].account_name == "Beta <b>Co</b>"
+    assert top_two is not None
+    assert [f.flag_id for f in top_two] == ["late_payment", "declining_usage"]
+    assert unevaluated is not None
+    assert [(f.flag_id, f.category_id, f.missing_data) for f in unevaluated] == [
+        ("critical_tickets_open", "support", "support tickets"),
+        ("tickets_decreasing", "support", "support tickets"),
+    ]
+    # active accounts only, by score then potential ARR
+    assert candidates is not None
+    assert [c["account_id"] for c in candidates] == ["acc_3", "acc_2", "acc_1"]
+    assert backtest is not None
+    assert [row.expansion_level for row in backtest] == ["low", "medium", "high", "all"]
+    assert {row.segment for row in backtest} == {"all"}
+    assert backtest[2].expansion_rate == pytest.approx(0.25)
+    assert backtest[3].expansion_auc == pytest.approx(0.71234)
+    # the weights of the dim's score date (the day before they were 0.2 each)
+    assert weights["acc_1"] == pytest.approx(
+        {"usage": 0.3, "adoption": 0.2, "lifecycle": 0.15, "support": 0.2, "commercial": 0.15}
+    )
+    assert weights["acc_4"]["usage"] == pytest.approx(0.3)
+
+
+def test_the_effective_weights_are_read_from_the_dim_when_it_has_them() -> None:
+    with assessment_db() as con:
+        con.execute(
+            "create or replace table marts.dim_account_health as select *,"
+            " 0.5 as usage_effective_weight from marts.dim_account_health"
+        )
+        weights = read_category_weights(con, read_categories(con))
+        con.execute("drop table marts.fct_account_health_daily")
+        con.execute("create table marts.fct_account_health_daily as select 'acc_1' as account_id")
+        con.execute(
+            "create or replace table marts.dim_account_health as"
+            " select * exclude (usage_effective_weight) from marts.dim_account_health"
+        )
+        assert read_category_weights(con, read_categories(con)) == {}
+    assert weights["acc_2"] == {"usage": 0.5}
+
+
+def test_immediate_action_names_the_high_severity_red_flags_and_the_churn_risk() -> None:
+    flag = HealthFlag(
+        "acc_1", "declining_usage", "red_flag", "usage", "high", 3, "Declining usage",
+        None, None, None, True,
+    )  # fmt: skip
+    medium = HealthFlag(
+        "acc_1", "license_waste", "red_flag", "adoption", "medium", 2, "License waste",
+        None, None, None, False,
+    )  # fmt: skip
+    green = HealthFlag(
+        "acc_1", "promoter_nps", "green_light", "support", "high", 3, "Promoter NPS",
+        None, None, None, False,
+    )  # fmt: skip
+    critical = {"churn_risk_level": "critical", "churn_probability_90d": 0.5}
+    low = {"churn_risk_level": "low", "churn_probability_90d": 0.01}
+    assert immediate_action(critical, [flag, medium]) == ImmediateAction(
+        True,
+        (
+            "high-severity red flag: Declining usage",
+            "churn risk level critical (50.0% in 90 days)",
+        ),
+    )
+    assert immediate_action(low, [flag]).reasons == ("high-severity red flag: Declining usage",)
+    assert immediate_action({**low, "churn_risk_level": "high"}, []).required
+    # a high-severity green light calls for nothing
+    assert immediate_action(low, [medium, green]) == ImmediateAction(
+        False, ("no high-severity red flag", "churn risk level low (1.0% in 90 days)")
+    )
+    assert immediate_action({"churn_risk_level": None}, []) == ImmediateAction(
+        False, ("no high-severity red flag", "no churn probability yet")
+    )
+    # without the flags mart: the dim's most severe red flag
+    assert immediate_action({"max_red_flag_severity": "high"}, None).required
+    assert immediate_action({}, None).required is None
+
+
+def test_the_account_page_is_the_account_review(tmp_path: Path) -> None:
+    _, pages = read_assessment_report(tmp_path)
+    page = pages["acc_1"]
+    # the review's order
+    order = [
+        'id="summary"',
+        'id="dimensions"',
+        'id="churn-risk"',
+        'id="expansion"',
+        'id="decision-tree"',
+        'id="chart-score_history"',
+        "<h2>Alerts</h2>",
+        "<h2>Band changes</h2>",
+    ]
+    assert [page.index(part) for part in order] == sorted(page.index(part) for part in order)
+    summary = section(page, "summary")
+    assert "Immediate action required: <strong>Yes</strong>: high-severity red flag:" in summary
+    assert "Declining usage; churn risk level critical (53.6% in 90 days)" in summary
+    assert "↓ -6.2" in summary
+    assert '<span class="chip" style="--band: #f97316">At risk</span>' in summary
+    assert '<span class="value">2</span><span class="label">red flags (1 new)</span>' in summary
+    assert '<span class="value">1</span><span class="label">green lights</span>' in summary
+    # each category's sub-score x its effective weight = its points
+    assert (
+        '<td>Product usage</td>\n        <td class="num">40.0</td>\n'
+        '        <td class="num">30.0%</td>\n        <td class="num">12.0</td>'
+    ) in summary
+    assert '<td class="num">15.0%</td>\n        <td class="num">4.5</td>' in summary
+    # evidence under its category, with severity and since
+    usage = section(page, "dimension-usage")
+    assert "1. Product usage: 40.0" in usage
+    assert "Sub-score 40.0 \u00d7 weight 30.0% = 12.0 points" in usage
+    assert '<span class="severity severity-high">high</span>' in usage
+    assert '<strong>Declining usage</strong>: <span class="evidence">user-days down 40%' in usage
+    assert "since 2026-11-25 (6 days)" in usage
+    assert '<span class="new">new</span>' in usage
+    assert "License waste" not in usage
+    assert "yesterday&#39;s evidence" not in page
+    adoption = section(page, "dimension-adoption")
+    assert "3 of 25 seats active in 30 days (12%)" in adoption
+    assert "since 2026-09-01" in adoption
+    support = section(page, "dimension-support")
+    assert '<strong>Promoter NPS</strong>: <span class="evidence">NPS 9 on 2026-10-02' in support
+    assert "No red flag." in support
+    # each flag the deployment cannot evaluate, once, under its category
+    line = "Not evaluated: Critical tickets open (missing: support tickets)"
+    assert page.count(line) == 1
+    assert line in support
+    assert "Not evaluated: Tickets decreasing (missing: support tickets)" in support
+    commercial = section(page, "dimension-commercial")
+    assert '<span class="warn">weakest</span>' in commercial
+    assert "No red flag." in commercial
+    churn = section(page, "churn-risk")
+    assert "Churn probability (90 days): <strong>53.6%</strong>" in churn
+    assert '<span class="risk risk-critical">critical</span>' in churn
+    assert "<li>renews_within_horizon = 1.00 (+1.37)</li>" in churn
+    expansion = section(page, "expansion")
+    assert "Expansion potential: <strong>$0</strong>" in expansion
+    assert "expansion score 20.0 of 100" in expansion
+    assert "Recommended action:</strong> Book a recovery call this week." in page
+
+
+def test_the_account_review_escapes_and_says_what_is_not_known(tmp_path: Path) -> None:
+    _, pages = read_assessment_report(tmp_path)
+    beta = pages["acc_2"]
+    assert "Beta &lt;b&gt;Co&lt;/b&gt;" in beta
+    assert "<b>Co</b>" not in beta
+    assert "core feature &#39;&lt;Reports &amp; Co&gt;&#39; unused for 45 days" in beta
+    assert "<Reports" not in beta
+    summary = section(beta, "summary")
+    # what to do: the decision tree's action; a low churn risk is no reason
+    assert (
+        "<strong>Yes</strong>: high-severity red flag: Late payment<br>"
+        '<span class="next-action">Next action: Book a recovery call this week.</span></p>'
+    ) in summary
+    expansion = section(beta, "expansion")
+    assert "Expansion potential: <strong>$12,000</strong>" in expansion
+    assert '<span class="level level-high">High</span>' in expansion
+    assert "Basis: 20% of ARR at a high level" in expansion
+    assert "<li>Seats near their limit (24 of 25 seats active)</li>" in expansion
+    gamma = pages["acc_3"]
+    assert (
+        "Immediate action required: <strong>No</strong>: no high-severity red flag;"
+        " no churn probability yet"
+    ) in gamma
+    churn = section(gamma, "churn-risk")
+    assert (
+        "No churn probability yet: no trained churn model version was in force on 2026-11-30"
+        " (model status no_model); the rules score stands alone."
+    ) in churn
+    assert "%" not in churn
+
+
+def test_the_portfolio_page_lists_new_red_flags_and_expansion(tmp_path: Path) -> None:
+    _, pages = read_assessment_report(tmp_path)
+    page = pages["index"]
+    new = section(page, "new-red-flags")
+    rows = new.split("<tr>")[2:]
+    assert len(rows) == 4
+    assert 'accounts/acc_2.html">Beta &lt;b&gt;Co&lt;/b&gt;</a>' in rows[0]
+    # the most severe first, then the newest
+    labels = ["Late payment", "Declining usage", "Core feature unused", "Executive sponsor"]
+    assert [f"<td>{label}" in row for label, row in zip(labels, rows, strict=True)] == [True] * 4
+    assert "<td>2026-11-28</td>" in rows[0]
+    assert "2 invoices past their due date and unpaid" in rows[0]
+    assert '<span class="severity severity-high">high</span>' in rows[1]
+    assert "<td>Product usage</td>" in rows[1]
+    assert "Gone Co" not in new
+    candidates = section(page, "expansion-candidates")
+    assert (
+        candidates.index("Gamma GmbH")
+        < candidates.index("Beta &lt;b&gt;Co&lt;/b&gt;")
+        < candidates.index("Alpha Ltd")
+    )
+    assert "Gone Co" not in candidates
+    assert '<td class="num">$20,000</td>' in candidates
+    assert "20% of ARR at a high level" in candidates
+    backtest = section(page, "expansion-backtest")
+    levels = [
+        backtest.index(f"<td>{level}</td>") for level in ("low", "medium", "high", "all levels")
+    ]
+    assert levels == sorted(levels)
+    # high: 200 account-months, 50 expanded, 4 churned, 6 contracted
+    assert (
+        '<td class="num">200</td>\n        <td class="num">50</td>\n'
+        '        <td class="num">25.0%</td>\n        <td class="num">2.0%</td>\n'
+        '        <td class="num">3.0%</td>'
+    ) in backtest
+    assert "expansion score <strong>0.712</strong>, health score 0.581" in backtest
+    assert "AUC of 0.5 = chance" in backtest
+    assert "2025-01-31 to 2026-08-31" in backtest
+
+
+def test_a_warehouse_built_before_the_assessment_still_renders(tmp_path: Path) -> None:
+    portfolio, pages = read_assessment_report(tmp_path, assessment=False)
+    assert portfolio.account_flags is None
+    assert portfolio.unevaluated_flags is None
+    assert portfolio.new_red_flags is None
+    assert portfolio.expansion_candidates is None
+    assert portfolio.expansion_backtest is None
+    index = pages["index"]
+    assert "No red flags in this release." in section(index, "new-red-flags")
+    assert "No expansion assessment in this release." in index
+    assert "No expansion back-test in this release." in index
+    page = pages["acc_1"]
+    assert "No red flags nor green lights in this release." in page
+    assert "Not evaluated" not in page
+    assert "No expansion assessment in this release." in section(page, "expansion")
+    # the dim still has the churn risk, and the daily scores the weights
+    assert "Immediate action required: <strong>Yes</strong>: churn risk level critical" in page
+    assert "Sub-score 40.0 \u00d7 weight 30.0% = 12.0 points" in page
+    assert f'<span class="value">{MISSING}</span><span class="label">red flags</span>' in page
+
+
+def test_the_expansion_levels_follow_their_rank_when_the_back_test_has_it() -> None:
+    with assessment_db() as con:
+        con.execute(
+            """
+            create or replace table marts.rpt_expansion_backtest as
+            select * replace (
+                case expansion_level when 'low' then 'starter' when 'high' then 'accelerate'
+                    else expansion_level end as expansion_level
+            ),
+                case expansion_level when 'low' then 1 when 'medium' then 2 when 'high' then 3
+                end as level_rank
+            from marts.rpt_expansion_backtest
+            """
+        )
+        backtest = read_expansion_backtest(con)
+    assert backtest is not None
+    assert [row.expansion_level for row in backtest] == ["starter", "medium", "accelerate", "all"]
+
+
+def test_a_probability_below_a_tenth_of_a_percent_is_not_shown_as_zero() -> None:
+    assert [probability(p) for p in (None, 0.0, 0.00042, 0.0005, 0.53592)] == [
+        MISSING,
+        "0.0%",
+        "<0.1%",
+        "0.1%",
+        "53.6%",
+    ]
+    account = {"churn_risk_level": "low", "churn_probability_90d": 0.00042}
+    assert immediate_action(account, []).reasons[1] == "churn risk level low (<0.1% in 90 days)"
