@@ -14,3 +14,18 @@
         (select {{ add_days(-days_back, 'max(score_date)') }} from {{ this }})
     {%- endif -%}
 {%- endmacro %}
+
+{% macro incremental_recompute_date(extra_days=0) %}
+    {#- incremental_recompute_from() evaluated once when the model runs, as a date literal. A
+        model that filters a view's days with it lets the engine push the filter into the
+        tables under the view, which a subquery's value does not reach. -#}
+    {%- if not execute -%}
+        {{ return(incremental_recompute_from(extra_days)) }}
+    {%- endif -%}
+    {%- set found = run_query('select ' ~ incremental_recompute_from(extra_days) ~ ' as recompute_from') -%}
+    {%- set value = found.columns[0].values()[0] -%}
+    {%- if value is none -%}
+        {{ return(incremental_recompute_from(extra_days)) }}
+    {%- endif -%}
+    {{ return("cast('" ~ value.strftime('%Y-%m-%d') ~ "' as date)") }}
+{% endmacro %}

@@ -44,6 +44,8 @@ class DbtProject:
         env = {
             "HEALTH_RAW_DIR": str(self.raw_dir),
             "HEALTH_DB_PATH": str(self.db_path),
+            # Tests read dbt.log across builds: one file, never rolled over at dbt's 10 MB.
+            "DBT_LOG_FILE_MAX_BYTES": "0",
             **(env or {}),
         }
         saved = {key: os.environ.get(key) for key in env}

@@ -27,7 +27,7 @@ with inputs as (
         features_used_30d_earlier
     from {{ ref('int_health_flag_inputs_daily') }}
     {%- if is_incremental() %}
-    where score_date >= {{ incremental_recompute_from() }}
+    where score_date >= {{ incremental_recompute_date() }}
     {%- endif %}
 
 ),

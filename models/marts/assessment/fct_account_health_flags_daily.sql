@@ -9,11 +9,15 @@
 {%- set support_window = var('support_window_days') -%}
 {%- set text = dbt.type_string() -%}
 
+{%- if is_incremental() %}
+{%- set recompute_from = incremental_recompute_date() %}
+{%- endif %}
+
 with inputs as (
 
     select * from {{ ref('int_health_flag_inputs_daily') }}
     {%- if is_incremental() %}
-    where score_date >= {{ incremental_recompute_from() }}
+    where score_date >= {{ recompute_from }}
     {%- endif %}
 
 ),
@@ -254,7 +258,7 @@ stored_day as (
         {%- endfor %}
         1 as is_stored
     from {{ this }}
-    where score_date = {{ add_days(-1, incremental_recompute_from()) }}
+    where score_date = {{ add_days(-1, recompute_from) }}
 
 ),
 {%- endif %}
