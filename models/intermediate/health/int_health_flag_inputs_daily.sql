@@ -103,7 +103,8 @@ final as (
         cast(adoption_30d_ago.features_used_30d as integer) as features_used_30d_earlier,
         cast(adoption.active_team_count as integer) as active_team_count,
         cast(adoption_30d_ago.active_team_count as integer) as active_team_count_earlier,
-        cast(support.latest_nps_score as integer) as latest_nps_score,
+        -- the day's average when several users answered (int_survey_days): 9.5 is not 9
+        cast(support.latest_nps_score as double) as latest_nps_score,
         support.latest_nps_date,
         cast(commercial.overdue_invoice_count as integer) as overdue_invoice_count,
         cast(commercial.failed_payment_count as integer) as failed_payment_count,

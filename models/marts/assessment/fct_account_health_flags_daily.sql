@@ -195,7 +195,11 @@ availability as (
     'promoter_nps': (
         'inputs.latest_nps_score >= rules.promoter_nps__threshold',
         dbt.concat([
-            "'NPS '", whole_number_text('inputs.latest_nps_score'), "' on '",
+            "'NPS '",
+            "case when inputs.latest_nps_score = floor(inputs.latest_nps_score) then "
+            ~ whole_number_text('inputs.latest_nps_score') ~ " else "
+            ~ one_decimal_text('inputs.latest_nps_score') ~ " end",
+            "' on '",
             date_text('inputs.latest_nps_date'),
         ]),
     ),

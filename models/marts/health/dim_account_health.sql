@@ -124,14 +124,15 @@ flag_summary as (
         sum(case when flag_type = 'green_light' then 1 else 0 end) as green_light_count,
         sum(case when flag_type = 'red_flag' and is_new then 1 else 0 end) as new_red_flag_count,
         max(case when flag_type = 'red_flag' then severity_rank end) as max_red_flag_rank,
-        {{ dbt.listagg(
+        -- nullif: an empty list is null on every engine (Spark's listagg gives '')
+        nullif({{ dbt.listagg(
             "case when flag_type = 'red_flag' then " ~ dbt.concat(['flag_label', "': '", 'evidence']) ~ " end",
             "'; '", flag_order
-        ) }} as red_flags,
-        {{ dbt.listagg(
+        ) }}, '') as red_flags,
+        nullif({{ dbt.listagg(
             "case when flag_type = 'green_light' then " ~ dbt.concat(['flag_label', "': '", 'evidence']) ~ " end",
             "'; '", flag_order
-        ) }} as green_lights
+        ) }}, '') as green_lights
     from scoring_flags
     group by account_id
 
@@ -140,10 +141,10 @@ flag_summary as (
 flags_not_evaluated as (
 
     select
-        {{ dbt.listagg(
+        nullif({{ dbt.listagg(
             dbt.concat(['rules.flag_label', "' (missing: '", 'availability.missing_data', "')'"]),
             "'; '", 'order by rules.flag_label'
-        ) }} as flags_not_evaluated
+        ) }}, '') as flags_not_evaluated
     from {{ ref('int_health_flag_availability') }} as availability
     inner join {{ ref('health_flag_rules') }} as rules
         on availability.flag_id = rules.flag_id
