@@ -23,7 +23,7 @@
             'backtest_top_share', 'backtest_calibration_step', 'backtest_holdout_share',
             'backtest_calibration_max_accounts', 'backtest_min_band_observations',
             'churn_model_min_churned', 'churn_model_max_bins', 'churn_model_validation_share',
-            'assessment_new_flag_days',
+            'assessment_new_flag_days', 'csm_play_effect_min_actions', 'crm_task_closed_days',
         ],
     }) }}
 {% endmacro %}
@@ -44,6 +44,7 @@
     {%- endfor -%}
     {%- do problems.extend(_cohort_var_problems()) -%}
     {%- do problems.extend(_churn_model_var_problems()) -%}
+    {%- do problems.extend(_action_var_problems()) -%}
     {%- if problems | length > 0 -%}
         {{ exceptions.raise_compiler_error('Invalid vars:\n  - ' ~ problems | join('\n  - ')) }}
     {%- endif -%}
@@ -163,6 +164,7 @@
     {%- endif -%}
     {%- for name, least in [
         ('churn_model_min_churned', 1), ('churn_model_max_bins', 2), ('assessment_new_flag_days', 1),
+        ('csm_play_effect_min_actions', 2), ('crm_task_closed_days', 0),
     ] -%}
         {%- set value = var(name, none) -%}
         {%- if value is number and value is not sameas true and value is not sameas false
@@ -181,6 +183,43 @@
     {%- if scorecard_file is not none and scorecard_file is not string -%}
         {%- do problems.append("var 'churn_model_scorecard_file' must be a file path (or empty), got "
             ~ (scorecard_file | string | tojson)[:80]) -%}
+    {%- endif -%}
+    {{ return(problems) }}
+{% endmacro %}
+
+{% macro _action_var_problems() %}
+    {#- csm_play_effect_horizons: a list of distinct whole numbers of days of at least 1;
+        crm_task_owner_ids: a mapping of CSM names to HubSpot owner ids (digits). The whole
+        numbers csm_play_effect_min_actions (>= 2) and crm_task_closed_days (>= 0) are
+        checked with the churn model's. -#}
+    {%- set problems = [] -%}
+    {%- set horizons = var('csm_play_effect_horizons', none) -%}
+    {%- if horizons is string or horizons is not iterable or horizons is mapping
+        or (horizons | list | length) == 0
+        or (horizons | reject('number') | list | length) > 0
+        or (horizons | select('sameas', true) | list | length) > 0
+        or (horizons | select('sameas', false) | list | length) > 0
+        or (horizons | unique | list | length) != (horizons | list | length) -%}
+        {%- do problems.append("var 'csm_play_effect_horizons' must be a list of distinct whole numbers of days (at least 1), got "
+            ~ (horizons | string | tojson)[:80]) -%}
+    {%- else -%}
+        {%- for horizon in horizons if horizon != horizon | int or horizon < 1 -%}
+            {%- do problems.append("var 'csm_play_effect_horizons' must be a list of distinct whole numbers of days (at least 1), got "
+                ~ (horizons | string | tojson)[:80]) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {%- set owner_ids = var('crm_task_owner_ids', none) -%}
+    {%- if owner_ids is not mapping -%}
+        {%- do problems.append("var 'crm_task_owner_ids' must be a mapping of CSM names to HubSpot owner ids, got "
+            ~ (owner_ids | string | tojson)[:80]) -%}
+    {%- else -%}
+        {%- for name, owner_id in owner_ids.items()
+            if name is not string or owner_id is sameas true or owner_id is sameas false
+                or (owner_id | string | length) == 0
+                or (owner_id | string | list | reject('in', '0123456789') | list | length) > 0 -%}
+            {%- do problems.append("var 'crm_task_owner_ids' must map CSM names to HubSpot owner ids (digits), got "
+                ~ (name | string | tojson)[:40] ~ ': ' ~ (owner_id | string | tojson)[:40]) -%}
+        {%- endfor -%}
     {%- endif -%}
     {{ return(problems) }}
 {% endmacro %}

@@ -12,3 +12,19 @@
 {% macro duckdb__not_materialized() -%}
     not materialized
 {%- endmacro %}
+
+{% macro materialized_cte() %}
+    {#- Placed between `as` and the body of a CTE: asks the engine to compute it once, as a
+        boundary its optimizer plans on its own. The doubling steps of fct_csm_actions each
+        read the step before once, yet DuckDB's optimizer, given them inlined, takes twice as
+        long for every step; materialized, each step is planned alone. Spark has no such
+        keyword and plans the inlined steps in linear time: nothing. -#}
+    {{- return(adapter.dispatch('materialized_cte', 'customer_health')()) -}}
+{%- endmacro %}
+
+{% macro default__materialized_cte() -%}
+{%- endmacro %}
+
+{% macro duckdb__materialized_cte() -%}
+    materialized
+{%- endmacro %}

@@ -7,6 +7,7 @@
         ('crm', 'contracts'),
         ('crm', 'onboarding_milestones'),
         ('crm', 'stakeholder_events'),
+        ('crm', 'csm_activities'),
         ('product', 'features'),
         ('product', 'users'),
         ('product', 'user_activity_daily'),

@@ -48,6 +48,11 @@ COMMANDS: dict[str, Command] = {
         "send changed scores to HubSpot companies (or a CSV/JSONL file)",
         ("sync",),
     ),
+    "sync-tasks": Command(
+        "customer_health.crm_sync.cli",
+        "send open CSM actions to HubSpot as tasks on their companies",
+        ("sync-tasks",),
+    ),
     "properties": Command(
         "customer_health.crm_sync.cli",
         "print (or create in HubSpot) the company properties the sync writes",

@@ -69,7 +69,8 @@ Nothing is coerced: a value that is not exactly valid is quarantined with a reas
   and an event time before its account's creation day is `before_account_created`.
 - A row whose parent row (its account, user, contract, invoice or feature) does not exist is
   `unknown_<column>`; one whose parent was quarantined is `orphaned_<column>`. Both count
-  toward the table's quarantined share instead of failing the build.
+  toward the table's quarantined share instead of failing the build. A CSM activity's
+  `play_id` must be a play of the playbook (the seed `csm_plays`), else `unknown_play_id`.
 - Rows that break the contract are quarantined with a reason, never dropped silently: see
   [Using your own data](own-data.md#bad-input-is-never-dropped-silently)."""
 

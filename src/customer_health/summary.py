@@ -5,8 +5,9 @@ quarantined per table), the data the score does not have (and what each would ad
 freshness of each raw table (from the last `dbt source freshness`), accounts and ARR per
 segment, and, once the scoring marts are built, accounts per health band, the worst-scored
 accounts, the back-test (does the score predict churn, against the raw-activity
-baseline?) and the churn model (judged out of time against the score and that baseline, and
-the accounts it rates most likely to churn), or why there is none yet.
+baseline?), the churn model (judged out of time against the score and that baseline, and
+the accounts it rates most likely to churn), or why there is none yet, and the CSM action
+queue (open actions per CSM by priority, overdue ones, the next due date).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from customer_health import dbt_artifacts, settings
+from customer_health.report.actions import PRIORITIES, read_action_queue
 from customer_health.report.data import (
     ChurnModelStatus,
     read_categories_left_out,
@@ -386,6 +388,39 @@ def churn_model_section(con: duckdb.DuckDBPyConnection) -> list[Table | str]:
     return printed
 
 
+def csm_queue_section(con: duckdb.DuckDBPyConnection) -> list[Table | str]:
+    """Per CSM: the open actions per priority level, the overdue ones and the earliest due
+    date of the rest (fct_csm_actions); one line when the warehouse has no queue (built
+    before the playbook) or nothing is open."""
+    queue = read_action_queue(con, closed_days=0)
+    if queue is None:
+        return [
+            "CSM action queue: not in this warehouse (no marts.fct_csm_actions: built before "
+            "the playbook)."
+        ]
+    counts = queue.counts()
+    if not counts:
+        return [f"CSM action queue: no open action on {queue.as_of_date}."]
+    table = Table(
+        title=(
+            f"CSM action queue on {queue.as_of_date}: {len(queue.open_actions):,} open, "
+            f"{queue.overdue:,} overdue"
+        ),
+        caption="Next due: the earliest due date of the open actions not yet overdue.",
+    )
+    for column in ("CSM", *PRIORITIES, "open", "overdue", "next due"):
+        table.add_column(column, justify="left" if column in ("CSM", "next due") else "right")
+    for count in counts:
+        table.add_row(
+            escape(count.csm_owner),
+            *(f"{count.by_priority.get(priority, 0):,}" for priority in PRIORITIES),
+            f"{count.open_actions:,}",
+            f"[red]{count.overdue:,}[/red]" if count.overdue else "0",
+            str(count.next_due_date or "-"),
+        )
+    return [table]
+
+
 def main(argv: Sequence[str] | None = None, prog: str = "customer-health summary") -> int:
     parser = argparse.ArgumentParser(prog=prog, description=__doc__)
     parser.add_argument(
@@ -440,6 +475,8 @@ def render(
             backtest = backtest_table(con)
             console.print(backtest or "Back-test: no month-end has a whole horizon of data yet.")
         for part in churn_model_section(con):
+            console.print(part)
+        for part in csm_queue_section(con):
             console.print(part)
     else:
         console.print("Health bands appear here once the scoring marts are built.")

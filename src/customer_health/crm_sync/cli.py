@@ -1,4 +1,4 @@
-"""Command line of the CRM sync: `sync`, `properties` and `audit`."""
+"""Command line of the CRM sync: `sync`, `sync-tasks`, `properties` and `audit`."""
 
 from __future__ import annotations
 
@@ -41,11 +41,20 @@ from customer_health.crm_sync.sync import (
     SyncSettings,
     run_sync,
 )
+from customer_health.crm_sync.task_sync import (
+    DEFAULT_LOOKUP_DELAY,
+    TaskCounts,
+    TaskSyncReport,
+    TaskSyncSettings,
+    run_task_sync,
+)
 from customer_health.dbt_artifacts import BuildCheckError, read_manifest
 
 DESCRIPTION = """\
 Sync health scores to HubSpot companies (or to a CSV/JSONL file): only rows of the dbt
 model sync_crm_account_health whose properties changed since the CRM last confirmed them.
+`sync-tasks` sends the open (and recently closed) CSM actions of the model sync_crm_tasks
+as HubSpot tasks associated with their companies, the same way: changed rows only.
 The rows come from the published release (the served database BI tools read); the sync
 refuses when the latest dbt build was not published.
 
@@ -179,6 +188,42 @@ def build_parser(config: settings.Settings, prog: str) -> argparse.ArgumentParse
         help="file format (default: from the file name)",
     )
 
+    tasks = commands.add_parser(
+        "sync-tasks",
+        help="send open and recently closed CSM actions to HubSpot as tasks on their companies",
+    )
+    add_common(tasks, config)
+    add_http(tasks)
+    tasks.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="send and record nothing; print the planned creates/updates/lookups",
+    )
+    tasks.add_argument(
+        "--plan-file",
+        type=Path,
+        default=None,
+        help="with --dry-run: write every planned request input to this JSONL file",
+    )
+    tasks.add_argument(
+        "--full",
+        action="store_true",
+        help="update every known task, changed or not (e.g. after restoring the CRM)",
+    )
+    tasks.add_argument(
+        "--batch-size",
+        type=int,
+        default=MAX_BATCH_INPUTS,
+        help=f"inputs per create or update request, at most {MAX_BATCH_INPUTS}",
+    )
+    tasks.add_argument(
+        "--lookup-delay",
+        type=float,
+        default=DEFAULT_LOOKUP_DELAY,
+        help="seconds after a create whose answer was lost before it is looked up in "
+        "HubSpot (and created again if not found) (default: %(default)s)",
+    )
+
     props = commands.add_parser(
         "properties", help="print (or create in HubSpot) the company properties the sync writes"
     )
@@ -228,6 +273,10 @@ def show(
     console.print(line, soft_wrap=True, highlight=False)
 
 
+# What makes a sync refuse to start: nothing is sent and the exit code is EXIT_REFUSED.
+REFUSALS = (PayloadError, BuildCheckError, ReleaseError, StateFileError, ConfigError, ValueError)
+
+
 def command_sync(args: argparse.Namespace, out: Console, err: Console) -> int:
     sync_settings = SyncSettings(
         target_dir=args.target_path,
@@ -248,17 +297,37 @@ def command_sync(args: argparse.Namespace, out: Console, err: Console) -> int:
     )
     try:
         report = run_sync(sync_settings, args.config.hubspot_token, on_batch=progress(err))
-    except (
-        PayloadError,
-        BuildCheckError,
-        ReleaseError,
-        StateFileError,
-        ConfigError,
-        ValueError,
-    ) as exc:
+    except REFUSALS as exc:
         show(err, str(exc), secrets(args), "Refused, nothing sent: ", "red")
         return EXIT_REFUSED
     print_report(report, out, secrets(args))
+    return report.exit_code
+
+
+def command_sync_tasks(args: argparse.Namespace, out: Console, err: Console) -> int:
+    task_settings = TaskSyncSettings(
+        target_dir=args.target_path,
+        serving_dir=args.serving_dir,
+        db_path=args.db,
+        build_db=args.config.build_db,
+        state_path=args.state_db,
+        id_property=args.id_property,
+        batch_size=args.batch_size,
+        full=args.full,
+        dry_run=args.dry_run,
+        plan_file=args.plan_file,
+        base_url=args.config.hubspot_api_base,
+        max_requests=args.max_requests,
+        window_seconds=args.window_seconds,
+        lookup_delay=args.lookup_delay,
+        policy=retry_policy(args),
+    )
+    try:
+        report = run_task_sync(task_settings, args.config.hubspot_token, on_batch=progress(err))
+    except REFUSALS as exc:
+        show(err, str(exc), secrets(args), "Refused, nothing sent: ", "red")
+        return EXIT_REFUSED
+    print_task_report(report, out, secrets(args))
     return report.exit_code
 
 
@@ -272,9 +341,15 @@ def progress(err: Console, every: int = 50) -> Callable[[int, int], None]:
     return report
 
 
-def print_report(report: SyncReport, out: Console, secret_values: Sequence[str] = ()) -> None:
+def print_report(
+    report: SyncReport,
+    out: Console,
+    secret_values: Sequence[str] = (),
+    name: str = "CRM sync",
+    extra: Sequence[tuple[str, int]] = (),
+) -> None:
     counts = report.counts
-    title = "CRM sync (dry run: nothing sent or recorded)" if report.dry_run else "CRM sync"
+    title = f"{name} (dry run: nothing sent or recorded)" if report.dry_run else name
     table = Table(title=title, show_header=False)
     table.add_column("what")
     table.add_column("rows", justify="right")
@@ -290,6 +365,7 @@ def print_report(report: SyncReport, out: Console, secret_values: Sequence[str] 
         ("planned creates", counts.planned_creates),
         ("planned updates", counts.planned_updates),
         ("unchanged", counts.rows_unchanged),
+        *extra,
     ]
     if not report.dry_run:
         rows += [
@@ -316,6 +392,36 @@ def print_report(report: SyncReport, out: Console, secret_values: Sequence[str] 
     style = "green" if report.exit_code == EXIT_OK else "red"
     run = f" (run {report.run_id})" if report.run_id else ""
     show(out, f"{run}: {report.summary}", secret_values, report.status, style)
+
+
+def print_task_report(
+    report: TaskSyncReport, out: Console, secret_values: Sequence[str] = ()
+) -> None:
+    """The company sync's report, with the task counts; a dry run lists its first writes."""
+    counts = report.counts
+    assert isinstance(counts, TaskCounts)
+    extra = [
+        ("closed before a task was created", counts.closed_not_created),
+        ("lost creates looked up", counts.looked_up),
+        ("awaiting lookup", counts.awaiting_lookup),
+    ]
+    if not report.dry_run:
+        extra += [
+            ("lost creates found", counts.recovered),
+            ("without a company", counts.company_not_found),
+        ]
+    print_report(report, out, secret_values, "CRM task sync", extra)
+    for entry in report.planned[:10]:
+        subject = (entry.get("properties") or {}).get("hs_task_subject", "")
+        status = (entry.get("properties") or {}).get("hs_task_status", "")
+        target = entry.get("task_id") or entry.get("health_account_id") or ""
+        show(
+            out,
+            f"  {entry['operation']} {entry['health_action_id']} {target} {status} {subject}",
+            secret_values,
+        )
+    if len(report.planned) > 10:
+        out.print(f"  ... and {len(report.planned) - 10} more (--plan-file lists them all)")
 
 
 def command_properties(args: argparse.Namespace, out: Console, err: Console) -> int:
@@ -446,7 +552,12 @@ def main(argv: Sequence[str] | None = None, prog: str = "customer-health") -> in
     # Wide enough for the audit table when output is not a terminal (CI logs, files).
     out = Console(width=max(140, Console().width))
     err = Console(stderr=True)
-    commands = {"sync": command_sync, "properties": command_properties, "audit": command_audit}
+    commands = {
+        "sync": command_sync,
+        "sync-tasks": command_sync_tasks,
+        "properties": command_properties,
+        "audit": command_audit,
+    }
     try:
         return commands[args.command](args, out, err)
     except KeyboardInterrupt:

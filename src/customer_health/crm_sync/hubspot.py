@@ -24,7 +24,7 @@ import httpx
 from tenacity import (
     RetryCallState,
     Retrying,
-    retry_if_exception_type,
+    retry_if_exception,
     stop_after_attempt,
     wait_exponential_jitter,
 )
@@ -79,19 +79,42 @@ def check_api_base(url: str) -> None:
 
 
 class TransientError(Exception):
-    """A failure worth retrying: 5xx, a timeout, a dropped connection, or a 429."""
+    """A failure worth retrying: 5xx, a timeout, a dropped connection, or a 429.
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    `may_have_applied` is False only when the server cannot have acted on the request: the
+    connection was never made (connect error or timeout, no free connection) or the answer
+    was a 429. A 5xx, a read timeout or a connection dropped after sending leave the outcome
+    unknown: an idempotent request may be sent again, a create may not."""
+
+    def __init__(
+        self, message: str, status: int | None = None, *, may_have_applied: bool = True
+    ) -> None:
         super().__init__(message)
         self.status = status
+        self.may_have_applied = may_have_applied
 
 
 class RateLimitedError(TransientError):
     """HTTP 429; `retry_after` is the wait the server asked for, in seconds."""
 
     def __init__(self, message: str, retry_after: float) -> None:
-        super().__init__(message, 429)
+        super().__init__(message, 429, may_have_applied=False)
         self.retry_after = retry_after
+
+
+# Transport failures before the request left this machine: nothing reached the server.
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# HubSpot's error category for ids that name no record (batch read, update).
+OBJECT_NOT_FOUND = "OBJECT_NOT_FOUND"
+
+
+def retry_safe(exc: BaseException) -> bool:
+    """Whether a non-idempotent request (a create) may be sent again after `exc`."""
+    return isinstance(exc, TransientError) and not exc.may_have_applied
+
+
+def retry_any(exc: BaseException) -> bool:
+    return isinstance(exc, TransientError)
 
 
 @dataclass(frozen=True)
@@ -115,13 +138,16 @@ class RequestStats:
 @dataclass(frozen=True)
 class RecordError:
     """A record the destination did not take: `rejected` (the API refused it) or
-    `undelivered` (no answer after the bounded retries)."""
+    `undelivered` (no answer after the bounded retries). `outcome_unknown`: a create that
+    HubSpot may have applied although no answer confirmed it (looked up before it is sent
+    again)."""
 
     record_id: str
     error_kind: str
     http_status: int | None
     category: str | None
     message: str
+    outcome_unknown: bool = False
 
 
 @dataclass
@@ -306,15 +332,31 @@ class HubSpotClient:
 
     # --- one request, then the retried request -----------------------------------------
 
-    def _attempt(self, method: str, path: str, body: Any) -> httpx.Response:
+    def _send(
+        self, method: str, path: str, body: Any, limiter: SlidingWindowLimiter | None
+    ) -> httpx.Response:
+        with self._limiter.slot():
+            if limiter is None:
+                return self._http.request(method, path, json=body)
+            with limiter.slot():
+                return self._http.request(method, path, json=body)
+
+    def _attempt(
+        self, method: str, path: str, body: Any, limiter: SlidingWindowLimiter | None = None
+    ) -> httpx.Response:
         self.stats.requests += 1
         try:
-            with self._limiter.slot():
-                response = self._http.request(method, path, json=body)
+            response = self._send(method, path, body, limiter)
         except httpx.TimeoutException as exc:
-            raise TransientError(f"{method} {path}: timed out ({type(exc).__name__})") from None
+            raise TransientError(
+                f"{method} {path}: timed out ({type(exc).__name__})",
+                may_have_applied=not isinstance(exc, NOT_SENT),
+            ) from None
         except httpx.TransportError as exc:
-            raise TransientError(f"{method} {path}: {type(exc).__name__}") from None
+            raise TransientError(
+                f"{method} {path}: {type(exc).__name__}",
+                may_have_applied=not isinstance(exc, NOT_SENT),
+            ) from None
         if response.status_code == 429:
             self.stats.rate_limited += 1
             retry_after = parse_retry_after(
@@ -336,18 +378,36 @@ class HubSpotClient:
     def _count_retry(self, state: RetryCallState) -> None:
         self.stats.retries += 1
 
-    def request(self, method: str, path: str, body: Any = None) -> httpx.Response:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        idempotent: bool = True,
+        limiter: SlidingWindowLimiter | None = None,
+        not_found_ok: bool = False,
+    ) -> httpx.Response:
         """The request, retried on 5xx, timeouts, connection errors and 429 (at least
-        Retry-After apart); raises TransientError once the attempts are used up."""
+        Retry-After apart); raises TransientError once the attempts are used up.
+
+        A request that is not `idempotent` (a create) is retried only where the server
+        cannot have acted on it (429, no connection made); after a 5xx, a read timeout or a
+        dropped connection the TransientError is raised at once, its outcome unknown.
+        `limiter` is a second rolling window the request must also fit (the search API's).
+        With `not_found_ok`, a 404 whose body is HubSpot's OBJECT_NOT_FOUND error is
+        returned (batch endpoints naming a deleted record) instead of raised."""
         retrying = Retrying(
             stop=stop_after_attempt(self.policy.max_attempts),
             wait=self._wait,
-            retry=retry_if_exception_type(TransientError),
+            retry=retry_if_exception(retry_any if idempotent else retry_safe),
             sleep=self._sleep,
             before_sleep=self._count_retry,
             reraise=True,
         )
-        response: httpx.Response = retrying(self._attempt, method, path, body)
+        response: httpx.Response = retrying(self._attempt, method, path, body, limiter)
+        if not_found_ok and response.status_code == 404 and self._not_found(response):
+            return response
         if response.status_code in (401, 403):
             _, message = error_text(response, self.secrets)
             raise HubSpotError(
@@ -431,6 +491,11 @@ class HubSpotClient:
                 for record_id in ids
             ]
         )
+
+    def _not_found(self, response: httpx.Response) -> bool:
+        """A 404 in HubSpot's error shape saying a named record does not exist."""
+        body = self._body(response)
+        return isinstance(body, dict) and body.get("category") == OBJECT_NOT_FOUND
 
     def _body(self, response: httpx.Response) -> Any:
         """The answer's JSON, or None when it is not JSON."""

@@ -201,8 +201,8 @@ def build_records(
     return sorted(records, key=lambda record: record.record_id)
 
 
-def read_records(db_path: Path, model: PayloadModel) -> list[Record]:
-    """Every row of the payload model, read through a read-only connection."""
+def fetch_rows(db_path: Path, relation: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """The columns and every row of `relation`, read through a read-only connection."""
     if not db_path.is_file():
         raise PayloadError(f"no warehouse at {db_path}: run `dbt build` first")
     try:
@@ -212,11 +212,17 @@ def read_records(db_path: Path, model: PayloadModel) -> list[Record]:
             f"cannot open {db_path} read-only ({exc}); is a dbt build writing to it?"
         ) from exc
     try:
-        cursor = con.execute(f"select * from {model.relation}")
+        cursor = con.execute(f"select * from {relation}")
         columns = [item[0] for item in cursor.description or []]
         rows = cursor.fetchall()
     except duckdb.CatalogException as exc:
-        raise PayloadError(f"{model.relation} is not in {db_path}: run `dbt build`") from exc
+        raise PayloadError(f"{relation} is not in {db_path}: run `dbt build`") from exc
     finally:
         con.close()
+    return columns, rows
+
+
+def read_records(db_path: Path, model: PayloadModel) -> list[Record]:
+    """Every row of the payload model, read through a read-only connection."""
+    columns, rows = fetch_rows(db_path, model.relation)
     return build_records(model, columns, rows)

@@ -4,6 +4,10 @@
   A row is written only after a successful response, so what is not confirmed is re-sent.
 - crm_sync_runs: one row per run, with its counts.
 - crm_sync_rejections: one row per record a run could not deliver, with the API's message.
+- crm_sync_pending_creates: the task sync's journal of creates sent but not confirmed. A row
+  is written before a create is sent and removed when HubSpot confirms or definitely refuses
+  it; one left behind (an answer lost, a run killed) is looked up in HubSpot before the
+  record is created again, so a lost answer never makes a second task.
 
 The file has one writer at a time, so two syncs cannot run at once on the same state.
 Every text written here passes through `redact`. A state file that cannot be opened (locked
@@ -18,7 +22,7 @@ import json
 import re
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -72,6 +76,16 @@ create table if not exists crm_sync_rejections (
     message varchar not null,
     properties_json varchar,
     recorded_at timestamp not null
+);
+create table if not exists crm_sync_pending_creates (
+    destination varchar not null,
+    record_id varchar not null,
+    run_id varchar not null,
+    payload_hash varchar not null,
+    properties_json varchar not null,
+    sent_at timestamp not null,
+    settled_at timestamp,
+    primary key (destination, record_id)
 );
 """
 
@@ -159,6 +173,19 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
+@dataclass(frozen=True)
+class PendingCreate:
+    """A create sent at `sent_at` whose outcome is unknown; `settled_at` is when the sync
+    stopped waiting for its answer (None: the run was killed while it waited)."""
+
+    record_id: str
+    run_id: str
+    payload_hash: str
+    properties: dict[str, str]
+    sent_at: dt.datetime
+    settled_at: dt.datetime | None
+
+
 @dataclass
 class RunCounts:
     rows_considered: int = 0
@@ -196,6 +223,48 @@ def read_confirmed(con: duckdb.DuckDBPyConnection, destination: str) -> dict[str
     return dict(rows)
 
 
+def has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return table in table_columns(con)
+
+
+def read_objects(
+    con: duckdb.DuckDBPyConnection, destination: str
+) -> dict[str, tuple[str, str | None]]:
+    """record id -> (confirmed payload hash, CRM object id)."""
+    rows = con.execute(
+        "select record_id, payload_hash, crm_object_id from crm_sync_state where destination = ?",
+        [destination],
+    ).fetchall()
+    return {str(key): (str(value), None if obj is None else str(obj)) for key, value, obj in rows}
+
+
+def read_pending(con: duckdb.DuckDBPyConnection, destination: str) -> dict[str, PendingCreate]:
+    """record id -> its create of unknown outcome (empty where the journal does not exist)."""
+    if not has_table(con, "crm_sync_pending_creates"):
+        return {}
+    rows = con.execute(
+        "select record_id, run_id, payload_hash, properties_json, sent_at, settled_at "
+        "from crm_sync_pending_creates where destination = ?",
+        [destination],
+    ).fetchall()
+    return {
+        str(key): PendingCreate(str(key), str(run), str(digest), json.loads(text), sent, settled)
+        for key, run, digest, text, sent, settled in rows
+    }
+
+
+def read_task_state(
+    path: Path, destination: str
+) -> tuple[dict[str, tuple[str, str | None]], dict[str, PendingCreate]]:
+    """Confirmed records and pending creates, read-only (empty without a state file)."""
+    if not path.is_file():
+        return {}, {}
+    with connect_state(path, read_only=True) as con:
+        if not has_table(con, "crm_sync_state"):
+            return {}, read_pending(con, destination)
+        return read_objects(con, destination), read_pending(con, destination)
+
+
 class SyncState:
     """The writable state file for one run. Texts it stores are redacted of `secrets`
     (and of the patterns `redact` knows)."""
@@ -212,6 +281,60 @@ class SyncState:
 
     def confirmed_hashes(self, destination: str) -> dict[str, str]:
         return read_confirmed(self.con, self.redact(destination))
+
+    def confirmed_objects(self, destination: str) -> dict[str, tuple[str, str | None]]:
+        return read_objects(self.con, self.redact(destination))
+
+    def pending_creates(self, destination: str) -> dict[str, PendingCreate]:
+        return read_pending(self.con, self.redact(destination))
+
+    def journal_creates(
+        self, run_id: str, destination: str, records: Iterable[Record], sent_at: dt.datetime
+    ) -> None:
+        """Write each record as a create of unknown outcome, before the create is sent."""
+        records = list(records)
+        if not records:
+            return
+        journal = pa.table(
+            {
+                "record_id": [record.record_id for record in records],
+                "payload_hash": [record.payload_hash for record in records],
+                "properties_json": [properties_json(record) for record in records],
+            }
+        )
+        self.con.register("journal_batch", journal)
+        try:
+            self.con.execute(
+                "insert or replace into crm_sync_pending_creates (destination, record_id, "
+                "run_id, payload_hash, properties_json, sent_at, settled_at) "
+                "select ?, record_id, ?, payload_hash, properties_json, ?, null "
+                "from journal_batch",
+                [self.redact(destination), run_id, sent_at],
+            )
+        finally:
+            self.con.unregister("journal_batch")
+
+    def settle_creates(
+        self, destination: str, record_ids: Iterable[str], settled_at: dt.datetime
+    ) -> None:
+        """The sync stopped waiting for these creates' answers: their outcome stays unknown."""
+        keys = list(record_ids)
+        if keys:
+            self.con.execute(
+                "update crm_sync_pending_creates set settled_at = ? "
+                "where destination = ? and list_contains(?, record_id)",
+                [settled_at, self.redact(destination), keys],
+            )
+
+    def drop_pending(self, destination: str, record_ids: Iterable[str]) -> None:
+        """These creates are known not to have been applied (refused, or never sent)."""
+        keys = list(record_ids)
+        if keys:
+            self.con.execute(
+                "delete from crm_sync_pending_creates "
+                "where destination = ? and list_contains(?, record_id)",
+                [self.redact(destination), keys],
+            )
 
     def mark_interrupted(self) -> int:
         """Close the audit rows of runs that were killed (still `running`)."""
@@ -231,7 +354,8 @@ class SyncState:
         return run_id
 
     def update_counts(self, run_id: str, counts: RunCounts) -> None:
-        values = asdict(counts)
+        # Only the columns of crm_sync_runs (a subclass may count more, for its report).
+        values = {item.name: getattr(counts, item.name) for item in fields(RunCounts)}
         assignments = ", ".join(f"{name} = ?" for name in values)
         self.con.execute(
             f"update crm_sync_runs set {assignments} where run_id = ?",
@@ -247,7 +371,7 @@ class SyncState:
         counts: RunCounts,
     ) -> None:
         """Mark records as confirmed by the destination, with the run's counts so far, in
-        one transaction."""
+        one transaction that also clears their pending creates."""
         records = list(records)
         confirmed = pa.table(
             {
@@ -277,6 +401,7 @@ class SyncState:
                     [self.redact(destination), run_id, utc_now()],
                 )
                 self.con.unregister("confirmed_batch")
+                self.drop_pending(destination, [record.record_id for record in records])
             self.update_counts(run_id, counts)
             self.con.execute("commit")
         except Exception:
@@ -290,25 +415,43 @@ class SyncState:
         errors: Iterable[RecordError],
         records: Mapping[str, Record],
     ) -> None:
-        now = utc_now()
-        rows = [
-            [
-                run_id,
-                self.redact(destination),
-                error.record_id,
-                error.error_kind,
-                error.http_status,
-                self.redact(error.category) if error.category is not None else None,
-                self.redact(error.message),
-                properties_json(records[error.record_id]) if error.record_id in records else None,
-                now,
-            ]
-            for error in errors
-        ]
-        if rows:
-            self.con.executemany(
-                "insert into crm_sync_rejections values (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+        errors = list(errors)
+        if not errors:
+            return
+        # One statement through Arrow: DuckDB's executemany takes a round trip per row.
+        rejected = pa.table(
+            {
+                "record_id": [error.record_id for error in errors],
+                "error_kind": [error.error_kind for error in errors],
+                "http_status": pa.array([error.http_status for error in errors], pa.int32()),
+                "category": pa.array(
+                    [
+                        None if error.category is None else self.redact(error.category)
+                        for error in errors
+                    ],
+                    pa.string(),
+                ),
+                "message": [self.redact(error.message) for error in errors],
+                "properties_json": pa.array(
+                    [
+                        properties_json(records[error.record_id])
+                        if error.record_id in records
+                        else None
+                        for error in errors
+                    ],
+                    pa.string(),
+                ),
+            }
+        )
+        self.con.register("rejected_batch", rejected)
+        try:
+            self.con.execute(
+                "insert into crm_sync_rejections select ?, ?, record_id, error_kind, "
+                "http_status, category, message, properties_json, ? from rejected_batch",
+                [run_id, self.redact(destination), utc_now()],
             )
+        finally:
+            self.con.unregister("rejected_batch")
 
     def finish_run(
         self, run_id: str, counts: RunCounts, status: str, exit_code: int, summary: str

@@ -179,5 +179,8 @@ PAYMENT_STATUSES = labels("payments", "payment_status", ("succeeded", "failed"))
 OUTCOME_TYPES = labels(
     "account_outcomes", "outcome_type", ("churned", "renewed", "contracted", "expanded")
 )
+ACTIVITY_OUTCOMES = labels(
+    "csm_activities", "outcome", ("completed", "no_response", "customer_declined")
+)
 # Free text in the contract; the processor codes the generator writes.
 FAILURE_REASONS: tuple[str, ...] = ("card_declined", "insufficient_funds", "expired_card")

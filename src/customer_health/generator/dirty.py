@@ -5,6 +5,9 @@ the selection does not depend on chunking, batching or the number of generated d
 selected row gets exactly one defect, of a kind chosen uniformly among the kinds that apply
 to the row, on a column chosen uniformly among the columns that apply.
 
+Two kinds break a table's own rules: a CSM activity's play that is not in the playbook
+(``unknown_play``) and its completion moved before its start (``completed_before_started``).
+
 Duplicates are extra copies of the clean row. Damaging defects are made in place, except in
 tables that other tables reference (accounts, contracts, users, invoices, features), where
 they come as an extra, corrupt copy of the row so the valid original stays. Key columns are
@@ -34,9 +37,19 @@ KINDS: tuple[str, ...] = (
     "future_timestamp",
     "unknown_account",
     "non_utc_offset",
+    "unknown_play",
+    "completed_before_started",
 )
 DAMAGING = frozenset(
-    {"null_required", "unparseable", "negative", "future_timestamp", "unknown_account"}
+    {
+        "null_required",
+        "unparseable",
+        "negative",
+        "future_timestamp",
+        "unknown_account",
+        "unknown_play",
+        "completed_before_started",
+    }
 )
 DEFECT_COLUMNS: tuple[str, ...] = (
     "table_name",
@@ -69,6 +82,12 @@ OFFSETS: tuple[tuple[str, int], ...] = (
 
 NO_FUTURE: frozenset[tuple[str, str]] = frozenset({("invoices", "issued_at")})
 """Event columns another column must not precede (the due date follows the issue day)."""
+
+PLAYBOOK_COLUMNS: frozenset[tuple[str, str]] = frozenset({("csm_activities", "play_id")})
+"""Columns whose value must be a play of the playbook (seed ``csm_plays``)."""
+ORDER_RULES: dict[tuple[str, str], str] = {("csm_activities", "completed_at"): "started_at"}
+"""Timestamps the table rule `completed_before_started` keeps not before another:
+(table, column) -> the other column."""
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
@@ -127,6 +146,8 @@ class _Option:
             "future_timestamp": f"future_{col}",
             "unknown_account": "unknown_account_id",
             "non_utc_offset": None,
+            "unknown_play": f"unknown_{col}",
+            "completed_before_started": "completed_before_started",
         }[self.kind]
 
 
@@ -148,6 +169,16 @@ def _options(spec: Table) -> list[_Option]:
     if spec.name != "accounts" and "account_id" in spec.column_names:
         opts.append(_Option("unknown_account", "account_id"))
     opts += [_Option("non_utc_offset", col.name) for col in plain if col.kind == "timestamp"]
+    opts += [
+        _Option("unknown_play", col.name)
+        for col in plain
+        if (spec.name, col.name) in PLAYBOOK_COLUMNS
+    ]
+    opts += [
+        _Option("completed_before_started", col.name)
+        for col in plain
+        if (spec.name, col.name) in ORDER_RULES
+    ]
     return opts
 
 
@@ -216,7 +247,10 @@ class Injector:
                 if o.column
                 else pa.nulls(len(rows), pa.string())
             )
-            new = self._value(spec, o, orig, u, ex.loaded_day[pos]) if o.column else orig
+            earlier = None
+            if o.kind == "completed_before_started":
+                earlier = cols[ORDER_RULES[(spec.name, o.column or "")]].take(pa.array(rows))
+            new = self._value(spec, o, orig, u, ex.loaded_day[pos], earlier) if o.column else orig
             extra = o.kind in ("exact_duplicate", "near_duplicate") or (
                 o.kind in DAMAGING and spec.referenced
             )
@@ -280,8 +314,16 @@ class Injector:
         return out
 
     def _value(
-        self, spec: Table, o: _Option, orig: pa.Array, u: np.ndarray, loaded_day: np.ndarray
+        self,
+        spec: Table,
+        o: _Option,
+        orig: pa.Array,
+        u: np.ndarray,
+        loaded_day: np.ndarray,
+        earlier: pa.Array | None = None,
     ) -> pa.Array:
+        """The damaged value; ``earlier`` is the column a ``completed_before_started`` value
+        must end up before."""
         col = spec.column(o.column or "")
         if o.kind == "near_duplicate":
             if col.kind == "timestamp":
@@ -320,6 +362,16 @@ class Injector:
             return join(dates, pc.utf8_slice_codeunits(orig, 10, 20))
         if o.kind == "unknown_account":
             return join("acc_9", pc.utf8_slice_codeunits(orig, 5, 10))
+        if o.kind == "unknown_play":
+            # A play renamed or retired from the playbook after it was recorded.
+            return join("legacy_", orig)
+        if o.kind == "completed_before_started" and earlier is not None:
+            # Recorded done 1 to 72 hours before it started (a clock or a copy-paste slip).
+            hours = 1 + np.floor(u * 72).astype(np.int64)
+            start = pc.strptime(earlier, format="%Y-%m-%dT%H:%M:%SZ", unit="s")
+            secs = pc.cast(start, pa.int64()).to_numpy(zero_copy_only=False) - hours * 3600
+            done = pc.strftime(pa.array(secs, type=pa.timestamp("s")), format="%Y-%m-%dT%H:%M:%S")
+            return join(done, "Z")
         if o.kind == "non_utc_offset":
             pick = np.floor(u * len(OFFSETS)).astype(np.int64)
             shift = np.array([OFFSETS[i][1] for i in pick], dtype=np.int64)

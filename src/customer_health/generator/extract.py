@@ -26,10 +26,13 @@ from customer_health.generator.catalog import (
     NAME_TRADES,
     TEAMS,
 )
+from customer_health.generator.plays import NOTE_TEXTS, PLAY_IDS
 from customer_health.generator.records import Records
 from customer_health.generator.timeutil import DAY, NA, to_day
 
 CLOSE_AFTER = 4 * DAY
+CSM_NAMES: tuple[str, ...] = tuple(name for pool in CSM_POOLS for name in pool)
+"""Every CSM, by code (the pools flattened, segment by segment)."""
 FEATURE_RELEASE_CLOCK = 17 * 3600
 
 
@@ -108,6 +111,19 @@ def as_of(table: str, rec: Records, cut: Cutoff, accounts: Records) -> Records:
     if table == "stakeholder_events":
         s = rec["occurred_s"]
         return _filter(rec, cut.seen(s) & (s <= churn_s[rec["acct"]]))
+    if table == "csm_activities":
+        # A play is known from its start; its completion, outcome and note once recorded
+        # (never after the account is gone).
+        acct = rec["acct"]
+        done = cut.mask(rec["completed_s"])
+        done = np.where(done > churn_s[acct], NA, done)
+        out = dict(
+            rec,
+            completed_s=done,
+            outcome=np.where(done < NA, rec["outcome"], -1),
+            note=np.where(done < NA, rec["note"], -1),
+        )
+        return _filter(out, cut.seen(rec["started_s"]) & (rec["started_s"] <= churn_s[acct]))
     if table == "users":
         out = dict(
             rec,
@@ -241,6 +257,24 @@ class Renderer:
                 fmt.labels(rec["role"], c.STAKEHOLDER_ROLES),
                 fmt.labels(rec["etype"], c.STAKEHOLDER_EVENTS),
                 f.timestamps(rec["occurred_s"]),
+                f.end_of_day(loaded),
+            ]
+            return Extract(
+                self._table(table, cols), (self._num(acct) * 10**4 + rec["seq"],), loaded
+            )
+        if table == "csm_activities":
+            rec = _sort(rec, "acct", "seq")
+            acct = rec["acct"]
+            loaded = _latest_day(rec["started_s"], rec["completed_s"])
+            cols = [
+                self._sub_ids("act_", acct, rec["seq"], 4),
+                self._account_ids(acct),
+                fmt.labels(rec["play"], PLAY_IDS),
+                fmt.labels(rec["owner"], CSM_NAMES),
+                f.timestamps(rec["started_s"]),
+                f.timestamps(rec["completed_s"]),
+                fmt.labels(rec["outcome"], c.ACTIVITY_OUTCOMES),
+                fmt.labels(rec["note"], NOTE_TEXTS),
                 f.end_of_day(loaded),
             ]
             return Extract(
@@ -401,7 +435,6 @@ def _company_names(rec: Records) -> pa.Array:
 
 
 def _csm_names(seg: np.ndarray, csm: np.ndarray) -> pa.Array:
-    flat = [name for pool in CSM_POOLS for name in pool]
     offsets = np.cumsum([0] + [len(p) for p in CSM_POOLS])[:-1]
     code = np.where(csm < 0, -1, offsets[seg] + csm)
-    return fmt.labels(code, flat)
+    return fmt.labels(code, CSM_NAMES)

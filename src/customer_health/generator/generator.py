@@ -177,6 +177,7 @@ def _chunk(
         "contracts": sim.contracts.take,
         "onboarding_milestones": sim.milestones.take,
         "stakeholder_events": sim.stakeholders.take,
+        "csm_activities": sim.plays.take,
         "users": sim.user_records,
         "tickets": sim.tickets.take,
         "survey_responses": sim.surveys.take,

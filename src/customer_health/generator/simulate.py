@@ -7,6 +7,13 @@ drives product activity, feature adoption, support load, survey answers, payment
 behaviour, stakeholder turnover and, through the health of the preceding months, the
 renewal decision taken 30-60 days before a term ends.
 
+CSMs watch what they can see of it (the health as they read it, champion and sponsor
+departures, escalated tickets, overdue invoices, usage, seats and renewals) and run plays of
+the playbook (``plays``) a few days after a trigger, on some triggers only. A play the
+customer takes part in may work: then it lifts the account's health, by a bounded amount
+that fades, from the day after it starts. The plays draw from streams of their own
+(``csm.*``); where no play works, every other record is what it would be without them.
+
 The simulation of day ``t`` only uses draws made on days ``<= t``; anything that lies in
 the future (a ticket's resolution, a renewal's signature, payment retries) is drawn when
 the event starts and kept with its future timestamp. The extract step masks everything
@@ -29,6 +36,7 @@ import datetime as dt
 
 import numpy as np
 
+from customer_health.generator import plays as pb
 from customer_health.generator.catalog import CSM_POOLS, FEATURES, INDUSTRY_WEIGHTS, TEAMS
 from customer_health.generator.records import RecordBuffer
 from customer_health.generator.rng import BLOCK_SIZE, BlockStreams, split_bounds
@@ -91,6 +99,27 @@ TICKET_FIELDS = (
 SURVEY_FIELDS = ("acct", "seq", "user", "stype", "score", "responded_s")
 INVOICE_FIELDS = ("acct", "seq", "contract", "issued_s", "due_day", "amount", "void", "paid_s")
 PAYMENT_FIELDS = ("acct", "seq", "invoice", "attempted_s", "amount", "failed", "reason")
+PLAY_FIELDS = (
+    "acct", "seq", "play", "owner", "started_s", "completed_s", "outcome", "note", "lift_micro",
+)  # fmt: skip
+
+POOL_SIZES = np.array([len(pool) for pool in CSM_POOLS])
+POOL_OFFSETS = np.cumsum(np.r_[0, POOL_SIZES])[:-1]
+"""A CSM's code is its position in the pools flattened (segment by segment)."""
+# What the CSM watches for, besides bands, champions, sponsors, tickets and invoices: a
+# play is triggered on the first day each state holds.
+CSM_STATE_PLAYS = np.array(
+    [
+        pb.PLAY_CODE["score_drop_review"],
+        pb.PLAY_CODE["adoption_training"],
+        pb.PLAY_CODE["seat_activation"],
+        pb.PLAY_CODE["renewal_rescue"],
+        pb.PLAY_CODE["expansion_discovery"],
+        pb.PLAY_CODE["churn_risk_save"],
+    ]
+)
+Q_SUPPORT, Q_BILLING = 0, 1
+BAND_HEALTHY = 3
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -140,6 +169,7 @@ class ChunkSimulation:
         self.surveys = RecordBuffer(SURVEY_FIELDS)
         self.invoices = RecordBuffer(INVOICE_FIELDS)
         self.payments = RecordBuffer(PAYMENT_FIELDS)
+        self.plays = RecordBuffer(PLAY_FIELDS)
 
         z = np.zeros(n, dtype=np.int64)
         self.n_contracts = z.copy()
@@ -150,6 +180,7 @@ class ChunkSimulation:
         self.n_surveys = z.copy()
         self.n_invoices = z.copy()
         self.n_payments = z.copy()
+        self.n_plays = z.copy()
 
         self._init_accounts()
         self._init_contracts()
@@ -158,6 +189,7 @@ class ChunkSimulation:
         self._init_users()
         self._init_features()
         self._init_health()
+        self._init_plays()
 
     # ------------------------------------------------------------------ initial state
     def _u(self, name: str, k: int = 0) -> np.ndarray:
@@ -548,6 +580,31 @@ class ChunkSimulation:
         self.h = sigmoid(self.x)
         self.hbar = self.h.copy()
 
+    def _init_plays(self) -> None:
+        """The CSMs: how each reads its account's health, when its QBRs fall, how likely a
+        trigger is to get a play, and what they have seen and started so far."""
+        n = self.n
+        u = self._u("csm.init", 2)
+        self.csm_bias = pb.PERCEPTION_BIAS * (u[:, 0] - 0.5)
+        self.qbr_phase = np.floor(u[:, 1] * pb.QBR_PERIOD).astype(np.int64)
+        self.csm_code = np.where(self.csm >= 0, POOL_OFFSETS[self.seg] + self.csm, -1)
+        mult = pb.SEGMENT_COVERAGE[self.seg] * np.where(self.csm < 0, pb.UNASSIGNED_COVERAGE, 1.0)
+        mult = mult * self.world.play_coverage
+        self.play_cov = np.minimum(pb.PLAY_COVERAGE[None, :] * mult[:, None], pb.MAX_COVERAGE)
+        self.play_pend = np.full((n, pb.N_PLAYS), NA, dtype=np.int64)
+        self.play_last = np.full((n, pb.N_PLAYS), -10_000, dtype=np.int64)
+        self.csm_band = np.full(n, -1, dtype=np.int64)
+        self.csm_states = np.zeros((n, len(CSM_STATE_PLAYS)), dtype=bool)
+        self.perceived_hist = np.full((pb.SCORE_DROP_DAYS, n), np.nan)
+        self.dau_fast = np.zeros(n)
+        self.dau_slow = np.zeros(n)
+        self.late_until = np.full(n, -1, dtype=np.int64)
+        self.queue = {k: np.empty(0, dtype=np.int64) for k in ("kind", "day", "acct", "until")}
+        self.queue_parts: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
+        # The lift of the plays that worked: applied from the day after each one starts.
+        self.lift = np.zeros(n)
+        self.lift_next = np.zeros(n)
+
     # ------------------------------------------------------------------ one day
     def step(self, t: int) -> None:
         """Simulate day ``t`` (0 = start date)."""
@@ -572,11 +629,14 @@ class ChunkSimulation:
             + sponsor_left * (0.3 + 0.5 * ua[:, 14])
         )
         self.shock = self.shock * 0.983 - hit
+        # Plays that worked, started up to yesterday (zero where none did: no change).
+        self.lift = np.minimum(self.lift * pb.LIFT_DECAY + self.lift_next, pb.LIFT_CAP)
+        self.lift_next = np.zeros(self.n)
         present = self.role_from <= t
         lame_duck = (self.churn_day < NA) & alive
         target = self.mu - 0.5 * ~present[:, 0] - 0.25 * ~present[:, 1] - 0.7 * lame_duck
         self.x = self.x + (target - self.x) / 30.0 + 0.11 * za[:, 0]
-        self.h = sigmoid(self.x + self.shock)
+        self.h = sigmoid(self.x + self.shock + self.lift)
         h = self.h
         self.hbar = np.where(t <= self.created_day, h, self.hbar + (h - self.hbar) / 45.0)
 
@@ -586,14 +646,17 @@ class ChunkSimulation:
         seated = self._user_turnover(t, alive)
         dau = self._activity(t, alive)
         self._add_ons(t, alive, seated, ua)
-        if self.world.product_only:
-            # Features, support, surveys and billing do not exist; none of them feeds back
-            # into health, seats or renewals, so the rest is the same as with them.
-            return
-        self._features(t, alive, dau)
+        if not self.world.product_only:
+            # Without them (product data only) nothing else changes: neither feeds back.
+            self._features(t, alive, dau)
+            self._surveys(t, alive, ua)
+        # Support and billing happen in every world (CSMs act on escalations and overdue
+        # invoices), and are written where the world has them.
         self._tickets(t, alive, incident, dau)
-        self._surveys(t, alive, ua)
         self._invoices(t, alive)
+        if self.world.play_coverage > 0:
+            # (A world whose CSMs run no play does without them, draws included.)
+            self._csm_plays(t, alive, champ_left, sponsor_left, seated, dau)
 
     def _roster_invites(self, t: int) -> None:
         """Usage pricing: today's candidate invitations are kept with probability health
@@ -843,8 +906,6 @@ class ChunkSimulation:
         self.addon_arr[idx] += arr
         self.addon_seats[idx] += add
         self.last_addon[idx] = t
-        if self.world.product_only:
-            return
         amount = np.round(arr * (end - start + 1) / 365.0).astype(np.int64)
         self._bill(idx, seq, start * DAY + 6 * 3600 + (u * 3600).astype(np.int64), amount, "addon")
 
@@ -926,6 +987,10 @@ class ChunkSimulation:
             + 0.7 * z[:, 1]
         )
         score = np.where(rated, np.clip(np.round(score), 1, 5), NA)
+        # Escalated and urgent tickets are what the CSM sees of support, the day they happen.
+        critical = (escalated < NA) | (sev == 3)
+        seen_day = np.where(escalated < NA, escalated, opened) // DAY
+        self._csm_queue(Q_SUPPORT, seen_day[critical], acct[critical], escalated[critical])
         seq = self.n_tickets[acct] + cumcount(acct) + 1
         np.add.at(self.n_tickets, acct, 1)
         self.tickets.add(
@@ -1054,6 +1119,10 @@ class ChunkSimulation:
             paid[ok] = attempt_s[ok]
             pending[ok] = False
             attempt_s = attempt_s + (3 + (u[:, 8 + j] * 7 % 1 * 4).astype(np.int64)) * DAY
+        # Not paid by the end of its due day: overdue from the next day until it is paid.
+        due_day = issued // DAY + 30
+        late = ~void & (paid > (due_day + 1) * DAY - 1)
+        self._csm_queue(Q_BILLING, due_day[late] + 1, idx[late], paid[late])
         self.invoices.add(
             acct=idx,
             seq=inv_seq,
@@ -1063,6 +1132,183 @@ class ChunkSimulation:
             amount=amount,
             void=void.astype(np.int64),
             paid_s=paid,
+        )
+
+    # ------------------------------------------------------------------ CSM plays
+    def _csm_queue(self, kind: int, day: np.ndarray, acct: np.ndarray, until: np.ndarray) -> None:
+        """Something the CSM will see on ``day`` (an escalation, an invoice turning overdue
+        and unpaid until ``until``), drawn today with its future time."""
+        if len(acct):
+            self.queue_parts.append((kind, day, acct, until))
+
+    def _queued_today(self, t: int) -> dict[str, np.ndarray]:
+        """What the queue holds for day ``t``; later entries stay queued."""
+        q = self.queue
+        if self.queue_parts:
+            parts = self.queue_parts
+            self.queue_parts = []
+            kinds = [np.full(len(a), k, dtype=np.int64) for k, _, a, _ in parts]
+            q = {
+                "kind": np.concatenate([q["kind"], *kinds]),
+                "day": np.concatenate([q["day"], *(d for _, d, _, _ in parts)]),
+                "acct": np.concatenate([q["acct"], *(a for _, _, a, _ in parts)]),
+                "until": np.concatenate([q["until"], *(u for _, _, _, u in parts)]),
+            }
+        today = q["day"] == t
+        self.queue = {k: v[~today] for k, v in q.items()}
+        return {k: v[today] for k, v in q.items()}
+
+    def _csm_band(self, perceived: np.ndarray) -> np.ndarray:
+        """The band each CSM reads today (0 critical .. 3 healthy): worse as soon as the
+        perceived health falls below an edge, better only once it clears it by a margin."""
+        raw = (perceived[:, None] >= pb.BAND_EDGES[None, :]).sum(axis=1)
+        up = (perceived[:, None] >= pb.BAND_EDGES[None, :] + pb.BAND_HYSTERESIS).sum(axis=1)
+        prev = self.csm_band
+        return np.where(prev < 0, raw, np.where(raw < prev, raw, np.maximum(prev, up)))
+
+    def _csm_plays(
+        self,
+        t: int,
+        alive: np.ndarray,
+        champ_left: np.ndarray,
+        sponsor_left: np.ndarray,
+        seated: np.ndarray,
+        dau: np.ndarray,
+    ) -> None:
+        """Start the plays due today, then see today's triggers and schedule their plays."""
+        u = self._u("csm.day", pb.N_PLAYS)
+        self._start_plays(t, alive)
+        n = self.n
+        # A trigger counts on an account that existed yesterday too (a new account's first
+        # day, and the start date, only set what the CSM has seen).
+        seen = alive & (self.created_day < t) & (t > 0)
+        hbar = self.hbar
+        perceived = sigmoid(np.log(hbar / (1.0 - hbar)) + self.csm_bias)
+        trig = np.zeros((n, pb.N_PLAYS), dtype=bool)
+
+        band = self._csm_band(perceived)
+        entered = np.flatnonzero(seen & (self.csm_band >= 0) & (band != self.csm_band))
+        trig[entered, band[entered]] = True
+        self.csm_band = band
+        qbr_due = (t + self.qbr_phase) % pb.QBR_PERIOD == 0
+        trig[:, pb.PLAY_CODE["healthy_qbr"]] |= (band == BAND_HEALTHY) & qbr_due
+        trig[:, pb.PLAY_CODE["champion_replacement"]] |= champ_left
+        trig[:, pb.PLAY_CODE["sponsor_engagement"]] |= sponsor_left
+
+        slot = t % pb.SCORE_DROP_DAYS
+        dropped = perceived < self.perceived_hist[slot] - pb.SCORE_DROP
+        self.perceived_hist[slot] = np.where(alive, perceived, np.nan)
+        self.dau_fast += (dau - self.dau_fast) / 7.0
+        self.dau_slow += (dau - self.dau_slow) / 56.0
+        declining = (self.dau_slow >= 1.0) & (self.dau_fast < 0.5 * self.dau_slow)
+        seats = self.cur_seats + self.addon_seats
+        util = seated / np.maximum(seats, 1)
+        waste = (seats >= 5) & (util < 0.75)
+        days_left = self.cur_end - t
+        window = np.minimum(90, np.maximum((self.cur_end - self.cur_start + 1) // 2, 1))
+        renewal_risk = (days_left <= window) & ~self.renew_pending & (perceived < 0.5)
+        expansion = (band == BAND_HEALTHY) & (util >= 0.9) & (perceived >= 0.7)
+        present = self.role_from <= t
+        churn_risk = (perceived < 0.4) & (~present[:, 0] | ~present[:, 1] | (days_left <= 120))
+        states = np.stack([dropped, declining, waste, renewal_risk, expansion, churn_risk], 1)
+        trig[:, CSM_STATE_PLAYS] |= states & ~self.csm_states
+        self.csm_states = states
+
+        today = self._queued_today(t)
+        support = today["acct"][today["kind"] == Q_SUPPORT]
+        trig[support, pb.PLAY_CODE["support_escalation_review"]] = True
+        billing = today["kind"] == Q_BILLING
+        np.maximum.at(self.late_until, today["acct"][billing], today["until"][billing])
+        trig[today["acct"][billing], pb.PLAY_CODE["billing_follow_up"]] = True
+
+        # Some triggers get their play, a few days later; none while it is pending or the
+        # same play ran recently.
+        ok = (
+            trig
+            & seen[:, None]
+            & (u < self.play_cov)
+            & (self.play_pend >= NA)
+            & (t - self.play_last >= pb.PLAY_COOLDOWN[None, :])
+        )
+        rows, cols = np.nonzero(ok)
+        frac = u[rows, cols] / self.play_cov[rows, cols]
+        lo, hi = pb.PLAY_DELAY[cols, 0], pb.PLAY_DELAY[cols, 1]
+        self.play_pend[rows, cols] = t + lo + np.floor(frac * (hi - lo + 1)).astype(np.int64)
+
+    def _start_plays(self, t: int, alive: np.ndarray) -> None:
+        """The plays scheduled for today start (on accounts still there; a billing follow-up
+        only while the invoice is unpaid): outcome, completion and whether it works."""
+        due = self.play_pend <= t
+        if not due.any():
+            return
+        rows, cols = np.nonzero(due)
+        self.play_pend[rows, cols] = NA
+        billing = cols == pb.PLAY_CODE["billing_follow_up"]
+        keep = alive[rows] & (~billing | (self.late_until[rows] > t * DAY))
+        rows, cols = rows[keep], cols[keep]
+        if len(rows) == 0:
+            return
+        v = self.rs.uniform("csm.play", split_bounds(rows, self.acc_bounds), 9)
+        h = self.h[rows]
+        started = self._after_creation(rows, t * DAY + business_time(v[:, 0]))
+        # The customer's health decides whether they take part; some plays the CSM never
+        # records as finished.
+        no_response = pb.DROPPED_SHARE + 0.06 + 0.2 * (1 - h)
+        declined = no_response + 0.03 + 0.08 * (1 - h)
+        outcome = np.where(
+            v[:, 1] < pb.DROPPED_SHARE,
+            -1,
+            np.where(
+                v[:, 1] < no_response,
+                pb.OUT_NO_RESPONSE,
+                np.where(v[:, 1] < declined, pb.OUT_DECLINED, pb.OUT_COMPLETED),
+            ),
+        )
+        lo, hi = pb.PLAY_DURATION[cols, 0], pb.PLAY_DURATION[cols, 1]
+        days = np.where(
+            outcome == pb.OUT_COMPLETED,
+            lo + np.floor(v[:, 2] * (hi - lo + 1)),
+            np.where(
+                outcome == pb.OUT_NO_RESPONSE,
+                14 + np.floor(v[:, 2] * 22),
+                2 + np.floor(v[:, 2] * 13),
+            ),
+        ).astype(np.int64)
+        completed = np.where(outcome >= 0, (t + days) * DAY + business_time(v[:, 3]), NA)
+        # A play the customer took part in works with its chance: a lift from tomorrow.
+        works = (outcome == pb.OUT_COMPLETED) & (
+            v[:, 4] < pb.PLAY_EFFECT[cols] * self.world.play_effect
+        )
+        lo_lift, hi_lift = pb.LIFT_RANGE
+        lift = np.where(works, lo_lift + v[:, 5] * (hi_lift - lo_lift), 0.0)
+        np.add.at(self.lift_next, rows, lift)
+        # The account's CSM runs it; an account without one gets someone of the pool.
+        seg = self.seg[rows]
+        pick = (v[:, 6] - pb.OWNER_UNRECORDED) / (1 - pb.OWNER_UNRECORDED)
+        pooled = POOL_OFFSETS[seg] + np.floor(np.maximum(pick, 0) * POOL_SIZES[seg]).astype(
+            np.int64
+        )
+        owner = np.where(
+            v[:, 6] < pb.OWNER_UNRECORDED,
+            -1,
+            np.where(self.csm_code[rows] >= 0, self.csm_code[rows], pooled),
+        )
+        kind = np.maximum(outcome, 0)
+        noted = (outcome >= 0) & (v[:, 7] < pb.NOTE_SHARE)
+        note = pb.NOTE_OFFSETS[kind] + np.floor(v[:, 8] * pb.NOTE_COUNTS[kind]).astype(np.int64)
+        self.play_last[rows, cols] = t
+        seq = self.n_plays[rows] + cumcount(rows) + 1
+        np.add.at(self.n_plays, rows, 1)
+        self.plays.add(
+            acct=rows,
+            seq=seq,
+            play=cols,
+            owner=owner,
+            started_s=started,
+            completed_s=completed,
+            outcome=outcome,
+            note=np.where(noted, note, -1),
+            lift_micro=np.round(lift * 1e6).astype(np.int64),
         )
 
     # ------------------------------------------------------------------ final state

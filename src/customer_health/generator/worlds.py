@@ -3,8 +3,9 @@
 Every world keeps the same causal core: each account's latent health drives what its users
 do, and the renewal decision taken before a term ends follows the health of the preceding
 weeks. What differs is how the business is shaped around it: how long terms are, what a
-seat means and how a renewal is priced, which source tables exist, and how much each user
-does. ``annual`` is the default world and the one every other is described against.
+seat means and how a renewal is priced, which source tables exist, how much each user
+does, and how many plays the CSMs run and whether they work. ``annual`` is the default
+world and the one every other is described against.
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ class World:
     active_scale: float = 1.0
     # Multiplies sessions, minutes, key events and feature events per active user-day.
     volume_scale: float = 1.0
+    # Multiplies the chance that a trigger a CSM sees gets a play (see ``plays``).
+    play_coverage: float = 1.0
+    # Multiplies the chance that a play the customer took part in lifts its health; 0: the
+    # plays CSMs run change nothing.
+    play_effect: float = 1.0
 
 
 PRODUCT_ONLY_TABLES: tuple[str, ...] = (
@@ -47,11 +53,18 @@ TIERS: tuple[int, ...] = (25, 100, 500, 2500)
 
 WORLD_LIST: tuple[World, ...] = (
     World("annual", "mixed terms (monthly to three-year), seat-based pricing, every table"),
-    World("monthly", "every account on a monthly subscription, billed monthly", True),
+    World(
+        "monthly",
+        "every account on a monthly subscription, billed monthly; CSM plays change nothing",
+        True,
+        play_effect=0.0,
+    ),
     World(
         "usage",
-        "usage-based pricing: seats are a plan tier, ARR follows monthly active users",
+        "usage-based pricing: seats are a plan tier, ARR follows monthly active users; "
+        "low-touch, a fifth as many CSM plays",
         usage_pricing=True,
+        play_coverage=0.2,
     ),
     World(
         "sparse",

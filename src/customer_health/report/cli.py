@@ -14,6 +14,7 @@ import duckdb
 from rich.console import Console
 
 from customer_health import settings
+from customer_health.report.actions import read_playbook
 from customer_health.report.data import (
     ReportSettings,
     account_events,
@@ -32,9 +33,11 @@ DESCRIPTION = """\
 Build a static HTML report of the served health marts: the portfolio page (band mix over
 time, score distribution, biggest 30-day movers, renewals at risk, the last week's alerts,
 the back-test, the churn model against the score and its calibration, the accounts most
-likely to churn), an account list and a page per account (score history, sub-score
-contributions, the decision tree's outcome and path). Open <out>/index.html in a browser;
-no server is needed. The database is opened read-only.
+likely to churn), an account list, the CSM queue (each CSM's open actions of the playbook,
+most urgent first), the plays (each play's actions, and accounts where the CSM ran it
+beside those where nobody did) and a page per account (score history, sub-score
+contributions, the decision tree's outcome and path, its open and recently closed actions).
+Open <out>/index.html in a browser; no server is needed. The database is opened read-only.
 """
 
 
@@ -78,6 +81,12 @@ def parse_args(argv: Sequence[str], prog: str = "customer-health report") -> arg
     parser.add_argument(
         "--alert-days", type=int, default=defaults.alert_days, help="days of alerts shown"
     )
+    parser.add_argument(
+        "--closed-action-days",
+        type=int,
+        default=defaults.closed_action_days,
+        help="days of closed CSM actions shown on an account page",
+    )
     return parser.parse_args(argv)
 
 
@@ -102,17 +111,25 @@ def main(argv: Sequence[str] | None = None, prog: str = "customer-health report"
         renewal_days=args.renewal_days,
         risk_bands=tuple(args.risk_bands),
         alert_days=args.alert_days,
+        closed_action_days=args.closed_action_days,
     )
     started = time.perf_counter()
     with duckdb.connect(str(args.db), read_only=True) as con:
         alerts, transitions = account_events(con)
         portfolio = read_portfolio(con, report_settings, alerts)
         histories = read_histories(con, portfolio.categories)
+        playbook = read_playbook(con, report_settings.closed_action_days)
     out.parent.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC)
     built = build_directory(out, stamp)
     pages = render_report(
-        built, portfolio, histories, alerts, transitions, stamp.replace(tzinfo=None)
+        built,
+        portfolio,
+        histories,
+        alerts,
+        transitions,
+        stamp.replace(tzinfo=None),
+        playbook,
     )
     try:
         replace_directory(out, built)

@@ -30,7 +30,8 @@ class Category:
 
 @dataclass(frozen=True)
 class ReportSettings:
-    """What counts as a mover, a renewal at risk and a recent alert."""
+    """What counts as a mover, a renewal at risk, a recent alert and a recently closed
+    CSM action."""
 
     movers: int = 10
     renewal_days: int = 90
@@ -40,6 +41,8 @@ class ReportSettings:
     churn_risk_accounts: int = 10
     new_red_flags: int = 15
     expansion_candidates: int = 15
+    # closed CSM actions shown on an account page: those closed in these many days
+    closed_action_days: int = 90
 
 
 @dataclass

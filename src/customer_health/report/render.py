@@ -17,6 +17,11 @@ import plotly.offline
 
 from customer_health.decision_tree.dsl import DecisionDag
 from customer_health.report import charts
+from customer_health.report.actions import (
+    Playbook,
+    group_by_account,
+    play_sections,
+)
 from customer_health.report.data import (
     AccountHistory,
     Category,
@@ -63,6 +68,8 @@ def environment() -> jinja2.Environment:
     env.filters["lift"] = lambda value: MISSING if value is None else f"{value:.2f}"
     env.filters["brier"] = lambda value: MISSING if value is None else f"{value:.4f}"
     env.filters["probability"] = probability
+    # A difference of two rates in percentage points.
+    env.filters["points"] = lambda value: MISSING if value is None else f"{value * 100:+.1f}"
     return env
 
 
@@ -261,16 +268,20 @@ def render_report(
     alerts: Mapping[str, list[dict[str, Any]]],
     transitions: Mapping[str, list[dict[str, Any]]],
     generated_at: dt.datetime,
+    playbook: Playbook | None = None,
 ) -> int:
     """Write every page under `out` (which must not exist yet, and is deleted again if the
-    writing fails); returns the page count."""
+    writing fails); returns the page count. Without a `playbook` (or its marts), the queue
+    and plays pages and the account pages' actions say the release has none."""
     out.mkdir(parents=True)
     try:
         (out / REPORT_MARKER).write_text(
             "A build of the customer-health report: replaced and deleted by the next one.\n",
             encoding="utf-8",
         )
-        return write_pages(out, portfolio, histories, alerts, transitions, generated_at)
+        return write_pages(
+            out, portfolio, histories, alerts, transitions, generated_at, playbook or Playbook()
+        )
     except BaseException:
         shutil.rmtree(out, ignore_errors=True)
         raise
@@ -283,10 +294,16 @@ def write_pages(
     alerts: Mapping[str, list[dict[str, Any]]],
     transitions: Mapping[str, list[dict[str, Any]]],
     generated_at: dt.datetime,
+    playbook: Playbook,
 ) -> int:
     env = environment()
     copy_assets(out)
     slugs = account_slugs([account["account_id"] for account in portfolio.accounts])
+    queue = playbook.queue
+    by_csm = queue.by_csm() if queue is not None else []
+    sections = play_sections(
+        playbook.plays, playbook.effect, {band.band_id: band.rank for band in portfolio.bands}
+    )
     common = {
         "as_of_date": portfolio.as_of_date,
         "release": portfolio.release,
@@ -294,6 +311,9 @@ def write_pages(
         "generated_at": generated_at,
         "slugs": slugs,
         "category_labels": {c.category_id: c.label for c in portfolio.categories},
+        # anchors of the queue page's CSMs and the plays page's plays
+        "csm_slugs": account_slugs([owner for owner, _ in by_csm]),
+        "play_slugs": account_slugs([section.play_id for section in sections]),
     }
     scored = [
         float(account["health_score"])
@@ -335,6 +355,24 @@ def write_pages(
             **common, root="../", accounts=portfolio.accounts
         ),
     )
+    write_page(
+        out / "queue.html",
+        env.get_template("queue.html.j2").render(
+            **common,
+            root="",
+            queue=queue,
+            by_csm=by_csm,
+            counts=queue.counts() if queue is not None else [],
+        ),
+    )
+    write_page(
+        out / "plays.html",
+        env.get_template("plays.html.j2").render(
+            **common, root="", playbook=playbook, sections=sections
+        ),
+    )
+    open_actions = group_by_account(queue.open_actions) if queue is not None else {}
+    closed_actions = group_by_account(queue.recently_closed) if queue is not None else {}
     account_template = env.get_template("account.html.j2")
     account_flags = portfolio.account_flags
     for account in portfolio.accounts:
@@ -363,10 +401,14 @@ def write_pages(
                 path=tree_path(portfolio.tree, account["tree_decision_path"]),
                 alerts=alerts.get(account_id, [])[:25],
                 transitions=transitions.get(account_id, [])[:25],
+                queue=queue,
+                open_actions=open_actions.get(account_id, []),
+                closed_actions=closed_actions.get(account_id, [])[:25],
+                closed_count=len(closed_actions.get(account_id, [])),
                 figures=account_figures,
             ),
         )
-    return len(portfolio.accounts) + 2
+    return len(portfolio.accounts) + 4
 
 
 def build_directory(out: Path, stamp: dt.datetime) -> Path:

@@ -533,11 +533,15 @@ def broken_copy(
     db_path = tmp / "warehouse.duckdb"
     shutil.copy2(demo.db_path, db_path)
     copy = DbtProject(raw_dir=demo.raw_dir, db_path=db_path, work_dir=tmp, project_dir=project_dir)
+    # only what lies between the two seeds and the back-test's metrics and bands
     copy.invoke(
         "build",
         "--select",
-        "health_score_weights+",
-        "health_scoring_rules+",
+        *(
+            f"{seed}+,+{mart}"
+            for seed in ("health_score_weights", "health_scoring_rules")
+            for mart in ("rpt_health_backtest_metrics", "rpt_health_backtest_bands")
+        ),
         "--full-refresh",
     )
     return copy
@@ -674,3 +678,175 @@ def test_the_expansion_backtest_equals_an_independent_computation(demo: DbtProje
     rates = [reported[level]["expansion_rate"] for level in ("low", "medium", "high")]
     assert rates == sorted(rates), rates
     assert rates[0] < rates[2], rates
+
+
+def chained_actions(project: DbtProject) -> set[tuple[str, str, dt.date]]:
+    """The actions the triggers open, walked day by day: a trigger opens one when none of
+    its account and play is open; it stays open until its first way of closing."""
+    (as_of,) = project.query("select max(score_date) from marts.fct_account_health_daily")[0]
+    triggers = project.query(
+        """select account_id, play_id, trigger_date, success_date, completed_date,
+                  superseded_date, expires_date
+           from intermediate.int_csm_play_events where play_id is not null
+           order by account_id, play_id, trigger_date"""
+    )
+    opened: set[tuple[str, str, dt.date]] = set()
+    for (account, play), group in itertools.groupby(triggers, key=lambda r: (r[0], r[1])):
+        open_until: dt.date | None = dt.date.min
+        for _, _, day, success, completed, superseded, expires in group:
+            if open_until is None or day <= open_until:
+                continue
+            opened.add((account, play, day))
+            ways = [d for d in (success, completed, superseded) if d is not None]
+            if expires <= as_of:
+                ways.append(expires)
+            open_until = min(ways) if ways else None
+    return opened
+
+
+def test_plays_open_close_and_expire_on_the_demo(demo: DbtProject) -> None:
+    """On the demo every kind of closing happens, the queue equals a day-by-day walk of the
+    triggers, CSMs ran plays on some actions and some actions are open and overdue."""
+    statuses_seen = dict(
+        demo.query(
+            "select coalesce(close_reason, 'open'), count(*) from marts.fct_csm_actions group by 1"
+        )
+    )
+    assert set(statuses_seen) == {
+        "open",
+        "success_metric_met",
+        "recorded_done",
+        "superseded",
+        "expired",
+    }, statuses_seen
+    assert min(statuses_seen.values()) >= 5, statuses_seen
+    actions = set(demo.query("select account_id, play_id, opened_date from marts.fct_csm_actions"))
+    assert actions == chained_actions(demo)
+    (plays, played, overdue, owners) = demo.query(
+        """select count(distinct play_id), count(started_date),
+                  sum(case when is_overdue then 1 else 0 end), count(distinct csm_owner)
+           from marts.fct_csm_actions"""
+    )[0]
+    assert plays >= 12, plays
+    assert played > 100, played
+    assert overdue > 0
+    assert owners > 1
+    # the CRM task payload holds every open action and the recently closed ones
+    (open_actions,) = demo.query(
+        "select count(*) from marts.fct_csm_actions where action_status = 'open'"
+    )[0]
+    (open_tasks, completed_tasks) = demo.query(
+        """select sum(case when hs_task_status = 'NOT_STARTED' then 1 else 0 end),
+                  sum(case when hs_task_status = 'COMPLETED' then 1 else 0 end)
+           from marts.sync_crm_tasks"""
+    )[0]
+    assert open_tasks == open_actions
+    assert completed_tasks > 0
+
+
+def test_the_action_queue_sees_only_what_was_known_on_each_day(
+    demo: DbtProject, cut: DbtProject
+) -> None:
+    """The build that ends on 2024-09-30 holds the full build's actions opened by then: those
+    that closed by then closed the same way, the others are open (or closed by then with the
+    same date and reason)."""
+    columns = "action_id, play_id, opened_date, due_date, trigger_evidence, priority_score"
+    query = f"""select {columns}, action_status, close_reason, closed_date, started_date
+                from marts.fct_csm_actions where opened_date <= ? order by action_id"""
+    known_then = cut.query(query, [CUT_DATE])
+    later = demo.query(query, [CUT_DATE])
+    assert len(later) > 500
+    expected = [
+        row
+        if row[8] is not None and row[8] <= CUT_DATE
+        else (
+            *row[:6],
+            "open",
+            None,
+            None,
+            row[9] if row[9] is not None and row[9] <= CUT_DATE else None,
+        )
+        for row in later
+    ]
+    assert known_then == expected
+
+
+def wilson(rate: float, count: int, z: float = 1.959964) -> tuple[float, float]:
+    """The Wilson score interval of a proportion."""
+    centre = (rate + z * z / (2 * count)) / (1 + z * z / count)
+    half = z * math.sqrt(rate * (1 - rate) / count + z * z / (4 * count * count))
+    return centre - half / (1 + z * z / count), centre + half / (1 + z * z / count)
+
+
+def test_the_play_effect_equals_an_independent_computation(demo: DbtProject) -> None:
+    """Per play and band over all quarters, the played and not-played counts, churn within
+    each horizon, the mean score change and the Newcombe interval of the churn difference,
+    recomputed from the actions, the raw outcomes and the daily scores. Plays were compared on
+    the demo."""
+    (as_of,) = demo.query("select max(score_date) from marts.fct_account_health_daily")[0]
+    churned: dict[str, list[dt.date]] = defaultdict(list)
+    for account, when in demo.query(
+        "select account_id, outcome_date from staging.stg_outcomes__account_outcomes"
+        " where outcome_type = 'churned'"
+    ):
+        churned[account].append(when)
+    scores = {
+        (account, day): score
+        for account, day, score in demo.query(
+            "select account_id, score_date, health_score from marts.fct_account_health_daily"
+        )
+    }
+    groups: dict[tuple[str, str, int], dict[bool, list[tuple[float, float | None]]]] = defaultdict(
+        lambda: {True: [], False: []}
+    )
+    for account, play, band, score, opened, started in demo.query(
+        """select account_id, play_id, health_band_at_open, health_score_at_open, opened_date,
+                  started_date from marts.fct_csm_actions"""
+    ):
+        for horizon in (30, 90):
+            end = opened + dt.timedelta(days=horizon)
+            if end > as_of:
+                continue
+            churn = float(any(opened < when <= end for when in churned[account]))
+            later = scores.get((account, end))
+            change = None if later is None or score is None else later - score
+            groups[(play, band, horizon)][started is not None].append((churn, change))
+    reported = {
+        (r[0], r[1], r[2]): r[3:]
+        for r in demo.query(
+            """select play_id, health_band_at_open, horizon_days, played_actions,
+                      not_played_actions, played_churned, not_played_churned,
+                      played_score_change, not_played_score_change, churn_difference_ci_low,
+                      churn_difference_ci_high
+               from marts.rpt_csm_play_effect where period = 'all'"""
+        )
+    }
+    assert set(reported) == set(groups)
+    for key, group in groups.items():
+        played, other = group[True], group[False]
+        got = reported[key]
+        assert got[:4] == (
+            len(played),
+            len(other),
+            sum(c for c, _ in played),
+            sum(c for c, _ in other),
+        ), key
+        for values, mean in ((played, got[4]), (other, got[5])):
+            changes = [c for _, c in values if c is not None]
+            assert (mean is None) == (not changes), key
+            if changes:
+                assert mean == pytest.approx(sum(changes) / len(changes), abs=1e-9), key
+        if len(played) >= 5 and len(other) >= 5:
+            p1 = sum(c for c, _ in played) / len(played)
+            p2 = sum(c for c, _ in other) / len(other)
+            l1, u1 = wilson(p1, len(played))
+            l2, u2 = wilson(p2, len(other))
+            low = p1 - p2 - math.hypot(p1 - l1, u2 - p2)
+            high = p1 - p2 + math.hypot(u1 - p1, p2 - l2)
+            assert got[6] == pytest.approx(low, abs=1e-9), key
+            assert got[7] == pytest.approx(high, abs=1e-9), key
+        else:
+            assert got[6] is None, key
+            assert got[7] is None, key
+    compared = {key[0] for key, got in reported.items() if key[2] == 90 and got[6] is not None}
+    assert len(compared) >= 4, compared

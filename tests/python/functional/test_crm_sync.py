@@ -601,8 +601,45 @@ def test_file_destination_writes_changed_rows_of_the_same_payload(
     assert sync_env.stub.upserts() == [], "the file destination never calls the API"
 
 
+def test_open_actions_become_tasks_on_their_companies_once(
+    sync_env: SyncEnv, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with duckdb.connect(str(sync_env.db), read_only=True) as con:
+        rows = con.execute(
+            "select health_action_id, health_account_id, hs_task_status from marts.sync_crm_tasks"
+        ).fetchall()
+    open_actions = {key: account for key, account, status in rows if status == "NOT_STARTED"}
+    assert open_actions, "the clean build has open actions"
+    assert run_cli(sync_env, capsys, "sync")[0] == 0  # the companies first
+
+    code, output = run_cli(sync_env, capsys, "sync-tasks")
+    assert code == 0, output
+    stub = sync_env.stub
+    tasks = stub.tasks_by_action()
+    assert {key: len(found) for key, found in tasks.items()} == dict.fromkeys(open_actions, 1)
+    company = {item["properties"]["health_account_id"]: key for key, item in stub.companies.items()}
+    assert {key: found[0]["companies"] for key, found in tasks.items()} == {
+        key: [company[account]] for key, account in open_actions.items()
+    }
+    run = sync_env.runs()[-1]
+    assert (run["status"], run["planned_creates"], run["rows_succeeded"]) == (
+        "succeeded",
+        len(open_actions),
+        len(open_actions),
+    )
+    assert [request.inputs for request in stub.task_creates()] == [
+        min(100, len(open_actions) - start) for start in range(0, len(open_actions), 100)
+    ]
+
+    requests = len(stub.log)
+    code, output = run_cli(sync_env, capsys, "sync-tasks")
+    assert code == 0, output
+    assert len(stub.log) == requests, "an unchanged mart sends no request"
+    assert sync_env.runs()[-1]["rows_unchanged"] == len(open_actions)
+
+
 def test_help_describes_every_command() -> None:
-    for command in ([], ["sync"], ["properties"], ["audit"]):
+    for command in ([], ["sync"], ["sync-tasks"], ["properties"], ["audit"]):
         process = subprocess.run(
             [*SYNC_CLI, *command, "--help"],
             capture_output=True,

@@ -31,7 +31,7 @@ from harness import (
 
 pytestmark = pytest.mark.functional
 
-ABSENT_TABLES = ("tickets", "stakeholder_events", "onboarding_milestones")
+ABSENT_TABLES = ("tickets", "stakeholder_events", "onboarding_milestones", "csm_activities")
 CSV_TABLE = "features"
 
 # Bad rows added to user_activity_daily (as a text file next to the typed ones), each with

@@ -29,6 +29,9 @@ HEALTH_MARTS = (
     "marts.rpt_portfolio_health_weekly",
     "marts.fct_account_health_flags_daily",
     "marts.fct_account_expansion_daily",
+    "marts.fct_csm_actions",
+    "marts.rpt_csm_play_effect",
+    "marts.sync_crm_tasks",
 )
 # The incremental intermediate models (one row per account and score date).
 INCREMENTAL_INTERMEDIATES = (
@@ -41,6 +44,7 @@ INCREMENTAL_INTERMEDIATES = (
     "intermediate.int_category_scores_daily",
     "intermediate.int_health_scores_daily",
     "intermediate.int_health_flag_signals_daily",
+    "intermediate.int_csm_play_events",
 )
 # The incremental models that read the optional stakeholder events (through the
 # commercial signals or the assessment's flag signals).
@@ -53,6 +57,7 @@ RECOMPUTED_FOR_STAKEHOLDER_EVENTS = {
     "int_health_flag_signals_daily",
     "fct_account_health_flags_daily",
     "fct_account_expansion_daily",
+    "int_csm_play_events",
 }
 CATEGORIES = ("usage", "adoption", "lifecycle", "support", "commercial")
 
@@ -196,6 +201,12 @@ CONFIG_BREAKS = {
         "2025-06-02,2025-06-30",
         "2025-06-02,",
         "not_null_health_score_overrides_expires_at",
+    ),
+    "play_for_an_unknown_flag": (
+        "csm_plays.csv",
+        "red_flag,license_waste,",
+        "red_flag,licence_waste,",
+        "assert_csm_plays_name_existing_triggers",
     ),
     "rule_for_an_unknown_signal": (
         "health_scoring_rules.csv",

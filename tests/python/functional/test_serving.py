@@ -245,6 +245,7 @@ def test_docs_site_shows_lineage_from_the_sources_to_the_exposures(served: Serve
         "exposure.customer_health.customer_health_dashboard",
         "exposure.customer_health.portfolio_report",
         "exposure.customer_health.hubspot_crm_sync",
+        "exposure.customer_health.hubspot_crm_tasks",
     }
     for exposure in exposures.values():
         assert exposure["owner"]["email"], exposure["name"]
@@ -254,6 +255,9 @@ def test_docs_site_shows_lineage_from_the_sources_to_the_exposures(served: Serve
     sources = {node.split(".")[-1] for node in lineage if node.startswith("source.")}
     for table in ("accounts", "user_activity_daily", "tickets", "survey_responses", "invoices"):
         assert table in sources, table
+    tasks = ancestors(manifest, "exposure.customer_health.hubspot_crm_tasks")
+    assert "model.customer_health.fct_csm_actions" in tasks
+    assert "source.customer_health.crm.csm_activities" in tasks
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from harness import (
     project_for,
     raw_row_counts,
     statuses,
+    write_rows,
 )
 from rich.console import Console
 
@@ -43,7 +45,7 @@ def test_clean_data_has_zero_quarantined_rows(
 ) -> None:
     project, _ = clean_build
     quality = project.query(QUALITY_SQL)
-    assert len(quality) == 13
+    assert len(quality) == 14
     assert all(quarantined == 0 for _, _, _, quarantined in quality), quality
     assert all(staged > 0 for _, _, staged, _ in quality), quality
 
@@ -137,6 +139,8 @@ def test_every_injected_defect_lands_in_quarantine_with_its_reason(
         "future_timestamp",
         "unknown_account",
         "non_utc_offset",
+        # a CSM activity's play that is not in the playbook (seed csm_plays)
+        "unknown_play",
     }
 
 
@@ -178,15 +182,97 @@ def test_non_utc_offsets_are_staged_in_utc(dirty_build: tuple[DbtProject, dbtRun
     assert checked > 0
 
 
+# CSM activities added by hand to the heavily damaged extract, each with the reason staging
+# must give it (None: staged). They start on 2024-02-02 and finish the next day unless said.
+BAD_ACTIVITIES: list[tuple[dict[str, str | None], str | None]] = [
+    ({}, None),
+    ({"play_id": "renewal_rescue_v2"}, "unknown_play_id"),
+    ({"play_id": " Healthy_QBR"}, "unknown_play_id"),
+    ({"completed_at": "2024-02-01T09:00:00Z"}, "completed_before_started"),
+    ({"completed_at": "2024-02-02T09:59:59Z"}, "completed_before_started"),
+    ({"completed_at": "2024-02-02T10:00:00Z"}, None),
+    ({"completed_at": None, "outcome": None}, None),
+    ({"completed_at": "2024-02-05T09:00:00Z"}, "future_completed_at"),
+    ({"outcome": "rescheduled"}, "invalid_outcome"),
+    ({"play_id": None}, "missing_play_id"),
+]
+
+
+@pytest.fixture(scope="module")
+def quarantine_heavy_build(
+    tmp_path_factory: pytest.TempPathFactory, healthgen_extract: HealthgenExtract
+) -> tuple[DbtProject, dbtRunnerResult]:
+    """About 9% injected defects (40 accounts x 60 days) and BAD_ACTIVITIES, built once."""
+    tmp = tmp_path_factory.mktemp("quarantine_heavy")
+    raw = tmp / "raw"
+    shutil.copytree(
+        healthgen_extract(accounts=40, days=60, seed=3, dirty=True, dirty_rate=0.09), raw
+    )
+    with duckdb.connect() as con:
+        # an account created well before the activities (its damaged copies aside)
+        (account,) = con.execute(
+            "select min(account_id) from ("
+            f" select account_id from read_parquet('{raw}/accounts/*.parquet') group by 1"
+            " having bool_and(try_cast(created_at as timestamptz) < '2023-12-01'))"
+        ).fetchone() or (None,)
+    assert account is not None
+    rows = []
+    for number, (changes, _) in enumerate(BAD_ACTIVITIES):
+        row: dict[str, str | None] = {
+            "activity_id": f"act_by_hand_{number:02d}",
+            "account_id": account,
+            "play_id": "healthy_qbr",
+            "csm_owner": "Dana Kim",
+            "started_at": "2024-02-02T10:00:00Z",
+            "completed_at": "2024-02-03T10:00:00Z",
+            "outcome": "completed",
+            "outcome_note": None,
+            "_loaded_at": "2024-02-03T23:59:59Z",
+        }
+        row.update(changes)
+        rows.append(row)
+    write_rows(raw / "csm_activities" / "by-hand.parquet", rows)
+    project = project_for(tmp, raw)
+    return project, project.invoke("build")
+
+
 def test_quarantine_above_error_share_fails_the_build(
-    tmp_path: Path, healthgen_extract: HealthgenExtract
+    quarantine_heavy_build: tuple[DbtProject, dbtRunnerResult],
 ) -> None:
-    raw = healthgen_extract(accounts=40, days=60, seed=3, dirty=True, dirty_rate=0.09)
-    project = project_for(tmp_path, raw)
-    result = project.invoke("build")
+    _, result = quarantine_heavy_build
     by_name = statuses(result)
     assert not result.success
     assert by_name["quarantined_share_below_error_threshold"] == "fail"
+
+
+def test_csm_activities_outside_the_playbook_or_done_before_started_are_quarantined(
+    quarantine_heavy_build: tuple[DbtProject, dbtRunnerResult],
+) -> None:
+    project, _ = quarantine_heavy_build
+    reasons = dict(
+        project.query(
+            "select activity_id, rejection_reason from staging.base_crm__csm_activities"
+            " where activity_id like 'act_by_hand_%'"
+        )
+    )
+    assert reasons == {
+        f"act_by_hand_{number:02d}": reason for number, (_, reason) in enumerate(BAD_ACTIVITIES)
+    }
+    staged = {
+        activity_id
+        for (activity_id,) in project.query(
+            "select activity_id from staging.stg_crm__csm_activities"
+            " where activity_id like 'act_by_hand_%'"
+        )
+    }
+    assert staged == {f"act_by_hand_{n:02d}" for n, (_, r) in enumerate(BAD_ACTIVITIES) if not r}
+    quarantined = dict(
+        project.query(
+            "select activity_id, rejection_reason from quarantine.quarantine_crm__csm_activities"
+            " where activity_id like 'act_by_hand_%'"
+        )
+    )
+    assert quarantined == {k: r for k, r in reasons.items() if r is not None}
 
 
 def test_portfolio_summary_prints_quality_and_segments(

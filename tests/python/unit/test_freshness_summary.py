@@ -1,6 +1,6 @@
 """The portfolio summary's source freshness: the table, the stale line and the no-file line,
-from hand-written `dbt source freshness` output; and its churn model section, from
-hand-written churn model marts."""
+from hand-written `dbt source freshness` output; its churn model section, from
+hand-written churn model marts; and its CSM action queue, from hand-written playbook marts."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 import duckdb
 import pytest
 from churn_model_marts import churn_model_db
+from csm_action_marts import csm_actions_db
 from rich.console import Console
 
 from customer_health import dbt_artifacts
@@ -206,3 +207,46 @@ def test_a_trained_version_not_yet_back_tested_still_lists_the_riskiest() -> Non
 def test_a_warehouse_without_the_churn_model_marts_prints_no_churn_section() -> None:
     with duckdb.connect() as con:
         assert portfolio_summary.churn_model_section(con) == []
+
+
+def queue_section(con: duckdb.DuckDBPyConnection) -> str:
+    console = Console(record=True, width=200)
+    for part in portfolio_summary.csm_queue_section(con):
+        console.print(part)
+    return console.export_text()
+
+
+def test_the_queue_counts_each_csms_open_actions_by_priority() -> None:
+    with csm_actions_db() as con:
+        text = queue_section(con)
+    assert "CSM action queue on 2026-11-30: 8 open, 3 overdue" in text
+    rows = table_rows(text)
+    # CSM, high, medium, low, open, overdue, next due (of the actions not yet overdue)
+    assert rows == [
+        ["Ana", "4", "1", "1", "6", "2", "2026-12-01"],
+        ["Zoe Ward", "0", "1", "0", "1", "0", "2026-12-02"],
+        ["Unassigned", "1", "0", "0", "1", "1", "-"],
+    ]
+
+
+def test_a_csm_name_is_printed_as_text() -> None:
+    with csm_actions_db() as con:
+        con.execute("update marts.fct_csm_actions set csm_owner = '[red]Ana[/red]'")
+        text = queue_section(con)
+    assert "[red]Ana[/red]" in text
+
+
+def test_without_open_actions_one_line_says_so() -> None:
+    with csm_actions_db() as con:
+        con.execute("delete from marts.fct_csm_actions where action_status = 'open'")
+        text = queue_section(con)
+    assert text.strip().splitlines() == ["CSM action queue: no open action on 2026-11-30."]
+
+
+def test_a_warehouse_built_before_the_playbook_says_so_in_one_line() -> None:
+    with duckdb.connect() as con:
+        text = queue_section(con)
+    assert text.strip().splitlines() == [
+        "CSM action queue: not in this warehouse (no marts.fct_csm_actions: built before the"
+        " playbook)."
+    ]

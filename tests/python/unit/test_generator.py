@@ -3,6 +3,8 @@ worlds and the latent truth."""
 
 from __future__ import annotations
 
+import csv
+import dataclasses
 import datetime as dt
 import json
 import subprocess
@@ -11,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -19,9 +22,14 @@ import yaml
 from customer_health.generator.contract import TABLE_NAMES, TABLES, TABLES_BY_NAME, Table
 from customer_health.generator.dirty import DAMAGING, KINDS
 from customer_health.generator.generator import Config, generate
+from customer_health.generator.plays import PLAY_IDS
+from customer_health.generator.simulate import ChunkSimulation
+from customer_health.generator.timeutil import DAY, NA
+from customer_health.generator.worlds import WORLDS, World
 
 REPO = Path(__file__).resolve().parents[3]
 SOURCES = sorted((REPO / "models" / "staging").glob("*/_*__sources.yml"))
+PLAYBOOK = REPO / "seeds" / "csm_plays.csv"
 CLI = ["-m", "customer_health", "generate"]
 
 TS_RE = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$"
@@ -53,11 +61,13 @@ ID_RE = {
     "invoice_id": r"^inv_\d{10}$",
     "payment_id": r"^pay_\d{11}$",
     "outcome_id": r"^out_\d{9}$",
+    "activity_id": r"^act_\d{10}$",
 }
 FOREIGN_KEYS = [
     ("contracts", "account_id", "accounts", "account_id"),
     ("onboarding_milestones", "account_id", "accounts", "account_id"),
     ("stakeholder_events", "account_id", "accounts", "account_id"),
+    ("csm_activities", "account_id", "accounts", "account_id"),
     ("users", "account_id", "accounts", "account_id"),
     ("user_activity_daily", "account_id", "accounts", "account_id"),
     ("user_activity_daily", "user_id", "users", "user_id"),
@@ -77,6 +87,7 @@ CHILD_DATES = {
     "contracts": "signed_at",
     "onboarding_milestones": "planned_date",
     "stakeholder_events": "occurred_at",
+    "csm_activities": "started_at",
     "users": "invited_at",
     "user_activity_daily": "activity_date",
     "feature_usage_daily": "usage_date",
@@ -281,6 +292,21 @@ def _cross_rules(last: dt.date, end: str) -> list[tuple[str, str]]:
         ("activity after churn", """
             select 1 from user_activity_daily a join account_outcomes o using (account_id)
             where o.outcome_type = 'churned' and a.activity_date > o.outcome_date"""),
+        ("play not in the playbook", f"""
+            select 1 from csm_activities
+            where play_id not in ({", ".join(f"'{p}'" for p in PLAY_IDS)})"""),
+        ("play completed before started", f"""
+            select 1 from csm_activities where {ts('completed_at')} < {ts('started_at')}"""),
+        ("play outcome without completion", """
+            select 1 from csm_activities where (outcome is null) != (completed_at is null)"""),
+        ("play note without outcome", """
+            select 1 from csm_activities where outcome_note is not null and outcome is null"""),
+        ("play after churn", f"""
+            select 1 from csm_activities p join account_outcomes o using (account_id)
+            where o.outcome_type = 'churned'
+            and greatest({ts('p.started_at')},
+                         coalesce({ts('p.completed_at')}, {ts('p.started_at')}))
+                > cast(o.outcome_date as date) + interval 1 day"""),
     ]  # fmt: skip
     return rules
 
@@ -375,6 +401,13 @@ def _as_of_queries(cut_day: dt.date) -> dict[str, str]:
             from onboarding_milestones m join accounts a using (account_id)
             where a.created_at <= {end}""",
         "stakeholder_events": f"select * from stakeholder_events where occurred_at <= {end}",
+        "csm_activities": f"""select * replace (
+                                  {vis("completed_at")} as completed_at,
+                                  case when completed_at <= {end} then outcome end as outcome,
+                                  case when completed_at <= {end} then outcome_note end
+                                      as outcome_note,
+                                  {eod("started_at", opt("completed_at"))} as _loaded_at)
+                              from csm_activities where started_at <= {end}""",
         "features": f"select * from features where released_at <= {end}",
         "users": f"""select * replace ({vis("activated_at")} as activated_at,
                                        {vis("deactivated_at")} as deactivated_at,
@@ -426,7 +459,7 @@ def test_longer_run_viewed_at_the_shorter_cutoff_reproduces_it(healthgen_extract
         missing = scalar(con, f"select count(*) from (({mine}) except all ({query}))")
         extra = scalar(con, f"select count(*) from (({query}) except all ({mine}))")
         assert (missing, extra) == (0, 0), table
-        if table in ("user_activity_daily", "tickets", "users", "payments"):
+        if table in ("user_activity_daily", "tickets", "users", "payments", "csm_activities"):
             assert n_long > n_short, table
     # Something actually changed state between the two cutoffs.
     changed = scalar(
@@ -435,6 +468,14 @@ def test_longer_run_viewed_at_the_shorter_cutoff_reproduces_it(healthgen_extract
             where s.resolved_at is null and l.resolved_at is not null""",
     )
     assert changed
+    # Plays open at the shorter cutoff are finished in the longer run, with their outcome.
+    finished = scalar(
+        con,
+        """select count(*) from short_csm_activities s join csm_activities l using (activity_id)
+            where s.completed_at is null and l.completed_at is not null
+              and s.outcome is null and l.outcome is not null""",
+    )
+    assert finished
 
 
 def test_generator_as_of_matches_a_shorter_run_exactly(healthgen_extract, tmp_path: Path) -> None:
@@ -449,10 +490,12 @@ def test_generator_as_of_matches_a_shorter_run_exactly(healthgen_extract, tmp_pa
     render = Renderer(dt.date(2024, 1, 1), 0)
     cut = Cutoff(SHORT_DAYS - 1)
     accounts = sim.account_records()
-    mine = as_of("tickets", sim.tickets.take(), cut, accounts)
-    got = render.render("tickets", mine).table
-    expected = pq.read_table(short / "tickets" / "part-00000.parquet")
-    assert got.equals(expected)
+    for table, records in (("tickets", sim.tickets), ("csm_activities", sim.plays)):
+        mine = as_of(table, records.take(), cut, accounts)
+        got = render.render(table, mine).table
+        expected = pq.read_table(short / table / "part-00000.parquet")
+        assert got.num_rows > 0, table
+        assert got.equals(expected), table
 
 
 @pytest.mark.parametrize("dirty", [False, True])
@@ -615,6 +658,8 @@ REASONS = {
     "future_timestamp": lambda c: f"future_{c}",
     "unknown_account": lambda c: "unknown_account_id",
     "non_utc_offset": lambda c: None,
+    "unknown_play": lambda c: f"unknown_{c}",
+    "completed_before_started": lambda c: "completed_before_started",
 }
 OFFSET_SUFFIXES = {"+05:30", "-04:00", "+02:00", "-07:00", "+09:00", "+01:00", "-03:00", "+10:00"}
 
@@ -622,6 +667,12 @@ OFFSET_SUFFIXES = {"+05:30", "-04:00", "+02:00", "-07:00", "+09:00", "+01:00", "
 def test_each_logged_defect_is_what_its_kind_says(healthgen_extract) -> None:
     raw = healthgen_extract(**DIRTY)
     defects = pq.read_table(raw / "_defects" / "defects.parquet").to_pylist()
+    activities = pq.read_table(raw / "csm_activities").to_pylist()
+    started_at = {
+        a["activity_id"]: dt.datetime.fromisoformat(a["started_at"])
+        for a in activities
+        if a["started_at"] and a["started_at"].endswith("Z")
+    }
     seen_keys: dict[str, set[str]] = {}
     unparseable: list[tuple[str, str]] = []
     for d in defects:
@@ -660,6 +711,15 @@ def test_each_logged_defect_is_what_its_kind_says(healthgen_extract) -> None:
         if kind == "unknown_account":
             assert d["injected_value"].startswith("acc_9")
             assert table != "accounts"
+        if kind == "unknown_play":
+            assert (table, col) == ("csm_activities", "play_id")
+            assert d["original_value"] in PLAY_IDS
+            assert d["injected_value"] not in PLAY_IDS
+        if kind == "completed_before_started":
+            assert (table, col) == ("csm_activities", "completed_at")
+            started = started_at[d["row_key"]]
+            injected = dt.datetime.fromisoformat(d["injected_value"])
+            assert dt.timedelta(hours=1) <= started - injected <= dt.timedelta(hours=72), d
     assert unparseable
     con = duckdb.connect()
     for value, target in set(unparseable):
@@ -868,6 +928,201 @@ def test_surveys_tickets_and_billing_look_plausible(population: duckdb.DuckDBPyC
            where milestone_name = 'go_live'""",
     )
     assert 0.02 < stalled < 0.4
+
+
+# ---------------------------------------------------------------------------- CSM plays
+
+
+def test_the_generator_runs_the_plays_of_the_playbook_seed() -> None:
+    with PLAYBOOK.open(newline="", encoding="utf-8") as f:
+        seed_plays = tuple(row["play_id"] for row in csv.DictReader(f))
+    assert seed_plays == PLAY_IDS
+
+
+def test_csms_run_plays_and_record_how_they_end(population: duckdb.DuckDBPyConnection) -> None:
+    con = population
+    account_years = scalar(
+        con,
+        """select sum(date_diff('day', greatest(cast(a.created_at as date), date '2024-01-01'),
+                                least(coalesce(cast(o.outcome_date as date), date '2024-12-30'),
+                                      date '2024-12-30')) + 1) / 365.0
+           from accounts a left join account_outcomes o
+             on o.account_id = a.account_id and o.outcome_type = 'churned'""",
+    )
+    plays = scalar(con, "select count(*) from csm_activities")
+    assert isinstance(account_years, float)
+    assert isinstance(plays, int)
+    assert 150 < 100 * plays / account_years < 350
+    assert scalar(con, "select count(distinct play_id) from csm_activities") == len(PLAY_IDS)
+    # Most plays are recorded as finished, some never are; the customer sometimes does not
+    # answer or declines.
+    finished = scalar(con, "select avg((completed_at is not null)::int) from csm_activities")
+    assert 0.65 < finished < 0.95, finished
+    outcomes = dict(
+        con.execute(
+            "select outcome, count(*) / sum(count(*)) over () from csm_activities"
+            " where outcome is not null group by 1"
+        ).fetchall()
+    )
+    assert set(outcomes) == {"completed", "no_response", "customer_declined"}
+    assert outcomes["completed"] > 0.6
+    assert 0.05 < outcomes["no_response"] < 0.3
+    # Larger accounts get more of their CSM's time.
+    per_account = dict(
+        con.execute(
+            """select a.segment, count(p.activity_id) / count(distinct a.account_id)
+               from accounts a left join csm_activities p using (account_id) group by 1"""
+        ).fetchall()
+    )
+    assert per_account["SMB"] < per_account["Mid-Market"] < per_account["Enterprise"]
+
+
+# Each play started on a trigger the CSM saw a few days before (its delay in plays.PLAYS).
+PLAY_TRIGGERS = {
+    "champion_replacement": """exists (select 1 from stakeholder_events s
+        where s.account_id = p.account_id and s.stakeholder_role = 'champion'
+          and s.event_type = 'left'
+          and cast(s.occurred_at as date) between p.started - 14 and p.started - 3)""",
+    "support_escalation_review": """exists (select 1 from tickets k
+        where k.account_id = p.account_id
+          and cast(coalesce(k.escalated_at, case when k.severity = 'urgent' then k.opened_at end)
+                   as date) between p.started - 3 and p.started - 1)""",
+    "billing_follow_up": """exists (select 1 from invoices i
+        where i.account_id = p.account_id and i.status != 'void'
+          and cast(i.due_date as date) + 1 between p.started - 7 and p.started - 2
+          and coalesce(cast(i.paid_at as date), date '9999-01-01') >= p.started)""",
+    "renewal_rescue": """exists (select 1 from contracts c
+        where c.account_id = p.account_id and c.contract_type != 'add_on'
+          and p.started between cast(c.end_date as date) - 100 and cast(c.end_date as date))""",
+}
+
+
+@pytest.mark.parametrize("play", sorted(PLAY_TRIGGERS))
+def test_a_play_follows_what_the_csm_saw(population: duckdb.DuckDBPyConnection, play: str) -> None:
+    plays, explained = population.execute(
+        f"""select count(*), count_if({PLAY_TRIGGERS[play]})
+            from (select *, cast(started_at as date) as started from csm_activities) p
+            where p.play_id = ?""",
+        [play],
+    ).fetchone() or (0, 0)
+    assert plays >= 5, play
+    assert explained == plays, play
+
+
+def test_many_triggers_get_no_play(population: duckdb.DuckDBPyConnection) -> None:
+    # About half the champions who leave get a replacement play within 15 days.
+    covered = scalar(
+        population,
+        """select avg((exists (select 1 from csm_activities p
+                              where p.account_id = s.account_id
+                                and p.play_id = 'champion_replacement'
+                                and cast(p.started_at as timestamp)
+                                    between cast(s.occurred_at as timestamp)
+                                    and cast(s.occurred_at as timestamp) + interval 15 day))::int)
+           from stakeholder_events s
+           where s.stakeholder_role = 'champion' and s.event_type = 'left'
+             and s.occurred_at between '2024-01-02' and '2024-12-01'""",
+    )
+    assert 0.25 < covered < 0.8, covered
+
+
+def test_plays_follow_the_health_the_csm_reads(world_extract) -> None:
+    con = connect_world(world_extract("annual"))
+    health = dict(
+        con.execute(
+            """select p.play_id, avg(t.smoothed_health) from csm_activities p
+               join truth t on t.account_id = p.account_id and t.date = left(p.started_at, 10)
+               group by 1"""
+        ).fetchall()
+    )
+    risky = ("critical_escalation", "at_risk_recovery_plan", "churn_risk_save", "renewal_rescue")
+    assert max(health[play] for play in risky) < health["monitor_check_in"], health
+    assert health["monitor_check_in"] < min(health["healthy_qbr"], health["expansion_discovery"])
+    assert health["critical_escalation"] < 0.45 < 0.7 < health["healthy_qbr"], health
+
+
+def _daily_health(world: World, days: int = 300) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """One block of 50 accounts simulated ``days`` days: its plays and health per day."""
+    sim = ChunkSimulation(11, dt.date(2024, 1, 1), 0, 50, world)
+    health = []
+    for t in range(days):
+        sim.step(t)
+        health.append(sim.h.copy())
+    return sim.plays.take(), np.array(health)
+
+
+def test_a_play_works_only_sometimes_by_a_bounded_amount_from_the_day_after_it_starts() -> None:
+    from customer_health.generator import plays as pb
+
+    annual = WORLDS["annual"]
+    plays, health = _daily_health(annual)
+    _, unaffected = _daily_health(dataclasses.replace(annual, play_effect=0.0))
+    _, unplayed = _daily_health(dataclasses.replace(annual, play_coverage=0.0))
+    works = plays["lift_micro"] > 0
+    assert len(works) > 50
+    # Only a play the customer took part in can work, and only with its chance.
+    assert 0.08 < works.mean() < 0.4, works.mean()
+    assert set(plays["outcome"][works]) == {pb.OUT_COMPLETED}
+    completed = plays["outcome"] == pb.OUT_COMPLETED
+    assert 0.2 < works[completed].mean() < 0.6
+    lift = plays["lift_micro"][works] / 1e6
+    assert pb.LIFT_RANGE[0] <= lift.min()
+    assert lift.max() <= pb.LIFT_RANGE[1]
+    # The health is what it would be without the play up to the day it starts, better after.
+    first = int(np.argmin(np.where(works, plays["started_s"], NA)))
+    start_day, acct = int(plays["started_s"][first] // DAY), int(plays["acct"][first])
+    assert np.array_equal(health[: start_day + 1], unaffected[: start_day + 1])
+    assert (health[start_day + 1 :, acct] > unaffected[start_day + 1 :, acct]).any()
+    assert health[start_day + 1, acct] > unaffected[start_day + 1, acct]
+    # Plays that change nothing leave the health exactly as without any play.
+    assert np.array_equal(unaffected, unplayed)
+
+
+def test_plays_that_do_not_work_change_no_other_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The plays draw from streams of their own: without an effect, every other table is
+    # byte for byte the one written when the CSMs run no play at all (a world whose CSMs run
+    # no play leaves their process out, draws included).
+    from customer_health.generator import worlds
+
+    annual = worlds.WORLDS["annual"]
+    outs = {}
+    for name, world in {
+        "no_effect": dataclasses.replace(annual, play_effect=0.0),
+        "no_plays": dataclasses.replace(annual, play_coverage=0.0),
+    }.items():
+        monkeypatch.setitem(worlds.WORLDS, "annual", world)
+        outs[name] = tmp_path / name
+        generate(Config(accounts=100, days=150, seed=11, out=outs[name], chunk_size=50))
+    for table in TABLE_NAMES:
+        files = sorted(p.name for p in (outs["no_effect"] / table).glob("*.parquet"))
+        if table == "csm_activities":
+            assert pq.read_table(outs["no_effect"] / table).num_rows > 50
+            assert pq.read_table(outs["no_plays"] / table).num_rows == 0
+            continue
+        for name in files:
+            first = (outs["no_effect"] / table / name).read_bytes()
+            assert first == (outs["no_plays"] / table / name).read_bytes(), (table, name)
+
+
+def test_worlds_differ_in_how_many_plays_run_and_whether_they_work(world_extract) -> None:
+    from customer_health.generator.worlds import WORLDS as ALL
+
+    assert ALL["monthly"].play_effect == 0.0
+    assert ALL["usage"].play_coverage < 0.5
+    plays_per_account = {
+        world: scalar(
+            connect_world(world_extract(world)),
+            "select count(*) / (select count(*) from accounts) from csm_activities",
+        )
+        for world in ("annual", "usage")
+    }
+    ratio = plays_per_account["usage"] / plays_per_account["annual"]
+    assert 0.1 < ratio < 0.35, plays_per_account
+    plays, _ = _daily_health(WORLDS["monthly"], days=200)
+    assert len(plays["acct"]) > 20
+    assert (plays["lift_micro"] == 0).all()
 
 
 # ---------------------------------------------------------------------------- worlds

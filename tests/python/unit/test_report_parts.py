@@ -5,10 +5,12 @@ chart and page)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import decimal
 import json
 import math
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -16,10 +18,20 @@ from typing import Any
 import duckdb
 import pytest
 from churn_model_marts import churn_model_db
+from csm_action_marts import add_csm_action_marts, csm_actions_db
 
 from customer_health.decision_tree.dsl import parse_dag
 from customer_health.report import charts
 from customer_health.report import cli as report_cli
+from customer_health.report.actions import (
+    play_sections,
+    queue_counts,
+    queue_order,
+    read_action_queue,
+    read_play_effect,
+    read_play_overviews,
+    read_playbook,
+)
 from customer_health.report.charts import band_for, score_distribution
 from customer_health.report.data import (
     Band,
@@ -242,7 +254,8 @@ def test_a_report_build_carries_the_marker_and_a_failed_one_is_removed(tmp_path:
     portfolio = empty_portfolio()
     out = tmp_path / "report"
     built = build_directory(out, dt.datetime(2026, 12, 1, 2, 0))
-    assert render_report(built, portfolio, {}, {}, {}, dt.datetime(2026, 12, 1)) == 2
+    # the portfolio, the account list, the CSM queue and the plays
+    assert render_report(built, portfolio, {}, {}, {}, dt.datetime(2026, 12, 1)) == 4
     assert (built / REPORT_MARKER).is_file()
     assert (built / "index.html").is_file()
     broken = build_directory(out, dt.datetime(2026, 12, 1, 2, 1))
@@ -1257,3 +1270,241 @@ def test_a_probability_below_a_tenth_of_a_percent_is_not_shown_as_zero() -> None
     ]
     account = {"churn_risk_level": "low", "churn_probability_90d": 0.00042}
     assert immediate_action(account, []).reasons[1] == "churn risk level low (<0.1% in 90 days)"
+
+
+# The CSM action queue and the plays: hand-made playbook marts (csm_action_marts) beside the
+# assessment's accounts acc_1 to acc_4.
+
+
+def test_the_queue_orders_each_csms_open_actions_and_counts_them() -> None:
+    with csm_actions_db() as con:
+        queue = read_action_queue(con)
+    assert queue is not None
+    assert queue.as_of_date == dt.date(2026, 11, 30)
+    by_csm = queue.by_csm()
+    # CSMs by name, the unassigned accounts last
+    assert [owner for owner, _ in by_csm] == ["Ana", "Zoe Ward", "Unassigned"]
+    # priority level, then the largest priority score (none last), then the earliest due date
+    assert [action.action_id for action in by_csm[0][1]] == ["a4", "a3", "a2", "a6", "a1", "a5"]
+    # every CSM's open actions in the same order
+    assert [action.action_id for action in queue.open_actions][:5] == ["a4", "a3", "a2", "u1", "a6"]
+    assert by_csm[0][1][0].account_name == "Alpha Ltd"
+    assert by_csm[2][1][0].account_name is None
+    counts = {count.csm_owner: count for count in queue.counts()}
+    ana = counts["Ana"]
+    assert ana.by_priority == {"high": 4, "medium": 1, "low": 1}
+    assert (ana.open_actions, ana.overdue) == (6, 2)
+    # the earliest due date of the actions not overdue (a6's), not a4's past one
+    assert ana.next_due_date == dt.date(2026, 12, 1)
+    assert counts["Unassigned"].next_due_date is None
+    assert queue.overdue == 3
+    # closed in the last 90 days, newest first; the June one is too old
+    assert [action.action_id for action in queue.recently_closed] == ["c2", "c1", "c4"]
+    assert queue.recently_closed[0].close_reason_label == "expired before it was done"
+    assert queue.recently_closed[2].close_reason_label == "recorded done by the CSM"
+
+
+def test_queue_counts_take_only_open_actions_and_unknown_priorities() -> None:
+    with csm_actions_db() as con:
+        queue = read_action_queue(con, closed_days=365)
+    assert queue is not None
+    assert "c3" in [action.action_id for action in queue.recently_closed]
+    odd = dataclasses.replace(queue.open_actions[0], priority="urgent", action_id="x")
+    counts = queue_counts([*queue.recently_closed, odd])
+    assert [(c.csm_owner, c.open_actions, c.by_priority) for c in counts] == [
+        ("Ana", 1, {"high": 0, "medium": 0, "low": 0, "urgent": 1})
+    ]
+    assert queue_order(odd) > queue_order(queue.open_actions[-1])
+
+
+def test_the_play_readers_take_period_all_in_the_order_shown() -> None:
+    with csm_actions_db() as con:
+        plays = read_play_overviews(con)
+        effect = read_play_effect(con)
+    assert plays is not None
+    assert effect is not None
+    assert {row.period for row in effect} == {"all"}
+    recovery = next(play for play in plays if play.play_id == "at_risk_recovery_plan")
+    assert (recovery.actions, recovery.open_actions, recovery.done_actions) == (2, 1, 1)
+    # high priority plays first
+    assert [play.priority for play in plays] == sorted(
+        (play.priority for play in plays), key=["high", "medium", "low"].index
+    )
+    sections = play_sections(plays, effect, {band.band_id: band.rank for band in BANDS})
+    by_id = {section.play_id: section for section in sections}
+    rows = by_id["at_risk_recovery_plan"].effect
+    # 90 days first, then 30; within a horizon the bands by rank
+    assert [(row.horizon_days, row.health_band_at_open) for row in rows] == [
+        (90, "at_risk"),
+        (90, "critical"),
+        (30, "at_risk"),
+    ]
+    assert [(row.churn_is_comparable, row.score_is_comparable) for row in rows] == [
+        (True, True),
+        (True, False),
+        (False, False),
+    ]
+    # a play only the comparison has comes last, without an overview
+    assert sections[-1].play_id == "retired_play"
+    assert sections[-1].overview is None
+    assert by_id["champion_replacement"].effect == ()
+
+
+def read_playbook_report(tmp_path: Path, *, playbook: bool = True) -> dict[str, str]:
+    """The report of the assessment's accounts with (or without) the playbook marts: the
+    queue, plays and account pages by name."""
+    with assessment_db() as con:
+        if playbook:
+            add_csm_action_marts(con)
+        alerts, transitions = account_events(con)
+        portfolio = read_portfolio(con, ReportSettings(), alerts)
+        histories = read_histories(con, portfolio.categories)
+        book = read_playbook(con)
+    built = build_directory(tmp_path / "report", dt.datetime(2026, 12, 1, 2, 0))
+    pages = render_report(
+        built, portfolio, histories, alerts, transitions, dt.datetime(2026, 12, 1), book
+    )
+    assert pages == len(ACCOUNTS) + 4
+    read = {name: (built / f"{name}.html").read_text() for name in ("index", "queue", "plays")}
+    for account in ACCOUNTS:
+        read[account["account_id"]] = (
+            built / "accounts" / f"{account['account_id']}.html"
+        ).read_text()
+    return read
+
+
+def table_rows(html: str) -> list[str]:
+    """The body rows of the first table of an HTML fragment."""
+    body = html[html.index("<tbody>") : html.index("</tbody>")]
+    return body.split("<tr")[1:]
+
+
+def test_the_queue_page_lists_each_csms_actions_most_urgent_first(tmp_path: Path) -> None:
+    pages = read_playbook_report(tmp_path)
+    page = pages["queue"]
+    # every page links the queue and the plays
+    for name in ("index", "queue", "plays", "acc_1"):
+        assert 'queue.html">CSM queue</a>' in pages[name], name
+        assert 'plays.html">Plays</a>' in pages[name], name
+    counts = section(page, "queue-counts")
+    rows = table_rows(counts)
+    assert [re.findall(r'<a href="#csm-[^"]+">([^<]+)</a>', row)[0] for row in rows] == [
+        "Ana",
+        "Zoe Ward",
+        "Unassigned",
+    ]
+    # Ana: high, medium, low, open, overdue, next due
+    cells = [cell.split("</td>")[0] for cell in rows[0].split('<td class="num')[1:]]
+    assert [cell.split(">")[-1] for cell in cells] == ["4", "1", "1", "6", "2"]
+    assert "<td>2026-12-01</td>" in rows[0]
+    ana = section(page, "csm-Ana")
+    assert "6 open, 2 overdue" in ana
+    order = [ana.index(f"{label}</a>") for label in (
+        "Champion replacement", "At-risk recovery plan", "Renewal rescue",
+        "Critical escalation", "Adoption training", "QBR &amp; expansion",
+    )]  # fmt: skip
+    assert order == sorted(order)
+    queue_rows = table_rows(ana)
+    # a4: overdue, marked; with its account's link and the triggers absorbed since
+    assert queue_rows[0].startswith(' class="is-overdue"')
+    assert (
+        '<span class="overdue">2026-11-20</span> <span class="overdue-mark">overdue</span>'
+        in (queue_rows[0])
+    )
+    assert '<a href="accounts/acc_1.html">Alpha Ltd</a>' in queue_rows[0]
+    assert "(triggered again 2 times since)" in queue_rows[0]
+    assert 'href="plays.html#play-champion_replacement"' in queue_rows[0]
+    # a3: due later, not overdue
+    assert queue_rows[1].startswith(' class=""')
+    assert "overdue" not in queue_rows[1]
+    assert "Band went from needs_attention to at_risk (58.7)" in queue_rows[1]
+    assert "started 2026-11-28" in queue_rows[2]
+    # escaped: account names and evidence are text
+    assert "Beta &lt;b&gt;Co&lt;/b&gt;" in ana
+    assert "core feature &#39;&lt;Reports &amp; Co&gt;&#39; unused" in ana
+    unassigned = section(page, "csm-Unassigned")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in unassigned
+    assert "<script>alert" not in page
+    # an account the report has no page for is named, not linked
+    assert "<td>acc_9</td>" in unassigned
+    assert page.index('id="csm-Zoe_Ward') < page.index('id="csm-Unassigned"')
+
+
+def test_the_account_page_lists_its_open_and_recently_closed_actions(tmp_path: Path) -> None:
+    pages = read_playbook_report(tmp_path)
+    page = pages["acc_1"]
+    actions = section(page, "csm-actions")
+    assert page.index('id="decision-tree"') < page.index('id="csm-actions"')
+    assert page.index('id="csm-actions"') < page.index('id="chart-score_history"')
+    assert "<h3>Open (2)</h3>" in actions
+    assert actions.index("Champion replacement") < actions.index("Adoption training</a>")
+    assert '<span class="overdue-mark">overdue</span>' in actions
+    assert 'In the <a href="../queue.html#csm-Ana">queue of Ana</a>.' in actions
+    closed = actions[actions.index("<h3>Closed in the last 90 days (2)</h3>") :]
+    rows = table_rows(closed)
+    assert len(rows) == 2
+    assert '<span class="status status-expired">expired</span>' in rows[0]
+    assert "<td>expired before it was done</td>" in rows[0]
+    assert '<td class="date">2026-11-28</td>' in rows[0]
+    assert "<td>success metric met</td>" in rows[1]
+    # closed in June: not recent
+    assert "QBR" not in closed
+    beta = section(pages["acc_2"], "csm-actions")
+    assert "<td>recorded done by the CSM</td>" in beta
+    assert '<td class="date">2026-11-28</td>' in beta  # a2's start
+    gamma = section(pages["acc_3"], "csm-actions")
+    assert "No action closed in the last 90 days." in gamma
+    # the queue of the action's owner, whoever the account's CSM is today
+    gone = section(pages["acc_4"], "csm-actions")
+    assert 'In the <a href="../queue.html#csm-Zoe_Ward' in gone
+
+
+def test_the_plays_page_compares_played_and_not_played_or_says_too_few(
+    tmp_path: Path,
+) -> None:
+    page = read_playbook_report(tmp_path)["plays"]
+    assert "A comparison, not a causal estimate." in page
+    assert "CSMs choose where to run a play" in page
+    assert "CSMs recorded a start in <strong>2</strong> of the 12 actions" in page
+    recovery = section(page, "play-at_risk_recovery_plan")
+    assert "2 actions opened: 1 open, 1 done, 0 expired, 0 superseded" in recovery
+    rows = table_rows(recovery)
+    assert len(rows) == 3  # the 2026-Q3 row is not period `all`
+    # 90 days, at risk: 2 of 20 played churned (10%), 8 of 40 not (20%)
+    assert "<td>90 days</td>" in rows[0]
+    assert "At risk</span>" in rows[0]
+    assert '<td class="num">10.0% <span class="since">(2)</span></td>' in rows[0]
+    assert '<td class="num">20.0% <span class="since">(8)</span></td>' in rows[0]
+    assert '<strong>-10.0</strong> <span class="interval">(-28.0 to +8.0)</span>' in rows[0]
+    assert '<strong>+3.2</strong> <span class="interval">(+0.5 to +6.0)</span>' in rows[0]
+    assert "too few" not in rows[0]
+    # 90 days, critical: churn compared, too few scored for the score change
+    assert "Critical</span>" in rows[1]
+    assert '<span class="interval">(+5.0 to +75.0)</span>' in rows[1]
+    assert rows[1].count("too few to compare") == 1
+    # 30 days: too few played actions, so no rates (1 of 3 would read 33.3%)
+    assert "<td>30 days</td>" in rows[2]
+    assert '<td class="num">3</td>' in rows[2]
+    assert '<td class="num">50</td>' in rows[2]
+    assert rows[2].count("too few to compare") == 2
+    assert "%" not in rows[2]
+    assert "-9.0" not in page  # the 2026-Q3 row
+    assert "No action of this play has a whole horizon behind it yet." in section(
+        page, "play-champion_replacement"
+    )
+    assert "Retired play" in section(page, "play-retired_play")
+    assert "QBR &amp; expansion" in page
+
+
+def test_a_release_without_the_playbook_marts_says_so_on_each_page(tmp_path: Path) -> None:
+    with assessment_db() as con:
+        book = read_playbook(con)
+    assert (book.queue, book.plays, book.effect) == (None, None, None)
+    pages = read_playbook_report(tmp_path, playbook=False)
+    assert "No CSM action queue in this release" in pages["queue"]
+    assert "No playbook in this release" in pages["plays"]
+    assert "No CSM action queue in this release." in section(pages["acc_1"], "csm-actions")
+    # and without any playbook passed at all
+    built = build_directory(tmp_path / "bare", dt.datetime(2026, 12, 1, 2, 0))
+    assert render_report(built, empty_portfolio(), {}, {}, {}, dt.datetime(2026, 12, 1)) == 4
+    assert "No CSM action queue in this release" in (built / "queue.html").read_text()
