@@ -163,20 +163,36 @@ score_drops as (
 
 ),
 
+-- the flags some play watches
+flag_plays as (
+
+    select distinct trigger_value
+    from plays
+    where trigger_type = 'red_flag'
+
+),
+
+-- each day's flags row read once for all the watched flags
 flags_raised as (
-    {%- for flag in flags %}
+
     select
-        account_id,
-        score_date as trigger_date,
+        flags.account_id,
+        flags.score_date as trigger_date,
         'red_flag' as trigger_type,
-        '{{ flag }}' as trigger_value,
-        {{ flag }}_evidence as trigger_evidence
+        flag_plays.trigger_value,
+        case flag_plays.trigger_value
+            {%- for flag in flags %}
+            when '{{ flag }}' then flags.{{ flag }}_evidence
+            {%- endfor %}
+        end as trigger_evidence
     from flags
-    where {{ flag }} and {{ flag }}_since = score_date
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
-    {%- endfor %}
+    cross join flag_plays
+    where
+        case flag_plays.trigger_value
+            {%- for flag in flags %}
+            when '{{ flag }}' then flags.{{ flag }} and flags.{{ flag }}_since = flags.score_date
+            {%- endfor %}
+        end
 
 ),
 
@@ -291,22 +307,26 @@ opened as (
 successes as (
 
     select
-        opened.account_id,
-        opened.play_id,
-        opened.trigger_date,
+        triggers.account_id,
+        triggers.play_id,
+        triggers.trigger_date,
         min(health.score_date) as success_date
-    from opened
+    from triggers
     cross join as_of
     inner join daily_health as health
         on
-            opened.account_id = health.account_id
-            and opened.trigger_date < health.score_date
-            and opened.expires_date >= health.score_date
+            triggers.account_id = health.account_id
+            and triggers.trigger_date < health.score_date
+            and triggers.expires_date >= health.score_date
             and as_of.as_of_date >= health.score_date
+    left join daily_health as health_open
+        on
+            triggers.account_id = health_open.account_id
+            and triggers.trigger_date = health_open.score_date
     left join bands as band_now
         on health.health_band = band_now.band_id
     left join bands as band_trigger
-        on opened.trigger_value = band_trigger.band_id
+        on triggers.trigger_value = band_trigger.band_id
     left join flags
         on
             health.account_id = flags.account_id
@@ -316,46 +336,46 @@ successes as (
             health.account_id = churn_risk.account_id
             and health.score_date = churn_risk.score_date
     left join risk_levels
-        on opened.trigger_value = risk_levels.risk_level
+        on triggers.trigger_value = risk_levels.risk_level
     where
-        opened.success_metric in (
+        triggers.success_metric in (
             'band_improved', 'score_recovered', 'flag_cleared', 'risk_reduced'
         )
-        and case opened.success_metric
+        and case triggers.success_metric
             when 'band_improved' then band_now.band_rank < band_trigger.band_rank
             when 'score_recovered'
-                then health.health_score >= opened.health_score_at_open + opened.success_value
+                then health.health_score >= health_open.health_score + triggers.success_value
             when 'risk_reduced' then churn_risk.churn_risk_level_rank < risk_levels.level_rank
-            when 'flag_cleared' then case opened.trigger_value
+            when 'flag_cleared' then case triggers.trigger_value
                     {%- for flag in flags %}
                     when '{{ flag }}' then not flags.{{ flag }}
                     {%- endfor %}
                 end
         end
-    group by opened.account_id, opened.play_id, opened.trigger_date
+    group by triggers.account_id, triggers.play_id, triggers.trigger_date
 
 ),
 
 outcome_successes as (
 
     select
-        opened.account_id,
-        opened.play_id,
-        opened.trigger_date,
+        triggers.account_id,
+        triggers.play_id,
+        triggers.trigger_date,
         min(outcomes.outcome_date) as success_date
-    from opened
+    from triggers
     cross join as_of
     inner join {{ ref('stg_outcomes__account_outcomes') }} as outcomes
         on
-            opened.account_id = outcomes.account_id
-            and opened.trigger_date < outcomes.outcome_date
-            and opened.expires_date >= outcomes.outcome_date
+            triggers.account_id = outcomes.account_id
+            and triggers.trigger_date < outcomes.outcome_date
+            and triggers.expires_date >= outcomes.outcome_date
             and as_of.as_of_date >= outcomes.outcome_date
             and (
-                (opened.success_metric = 'renewed' and outcomes.outcome_type = 'renewed')
-                or (opened.success_metric = 'expanded' and outcomes.outcome_type = 'expanded')
+                (triggers.success_metric = 'renewed' and outcomes.outcome_type = 'renewed')
+                or (triggers.success_metric = 'expanded' and outcomes.outcome_type = 'expanded')
             )
-    group by opened.account_id, opened.play_id, opened.trigger_date
+    group by triggers.account_id, triggers.play_id, triggers.trigger_date
 
 ),
 
@@ -364,25 +384,25 @@ outcome_successes as (
 activities as (
 
     select
-        opened.account_id,
-        opened.play_id,
-        opened.trigger_date,
+        triggers.account_id,
+        triggers.play_id,
+        triggers.trigger_date,
         min(activities.started_date) as started_date,
         min(case
-            when activities.completed_date <= opened.expires_date
+            when activities.completed_date <= triggers.expires_date
                 and activities.completed_date <= as_of.as_of_date
                 then activities.completed_date
         end) as completed_date
-    from opened
+    from triggers
     cross join as_of
     inner join {{ ref('stg_crm__csm_activities') }} as activities
         on
-            opened.account_id = activities.account_id
-            and opened.play_id = activities.play_id
-            and opened.trigger_date <= activities.started_date
-            and opened.expires_date >= activities.started_date
+            triggers.account_id = activities.account_id
+            and triggers.play_id = activities.play_id
+            and triggers.trigger_date <= activities.started_date
+            and triggers.expires_date >= activities.started_date
             and as_of.as_of_date >= activities.started_date
-    group by opened.account_id, opened.play_id, opened.trigger_date
+    group by triggers.account_id, triggers.play_id, triggers.trigger_date
 
 ),
 
@@ -390,20 +410,20 @@ activities as (
 superseded as (
 
     select
-        opened.account_id,
-        opened.play_id,
-        opened.trigger_date,
+        triggers.account_id,
+        triggers.play_id,
+        triggers.trigger_date,
         min(later.trigger_date) as superseded_date
-    from opened
+    from triggers
     inner join plays as superseding
-        on {{ pipe_list_contains('superseding.supersedes', 'opened.play_id') }}
+        on {{ pipe_list_contains('superseding.supersedes', 'triggers.play_id') }}
     inner join triggers as later
         on
-            opened.account_id = later.account_id
+            triggers.account_id = later.account_id
             and superseding.play_id = later.play_id
-            and opened.trigger_date < later.trigger_date
-            and opened.expires_date >= later.trigger_date
-    group by opened.account_id, opened.play_id, opened.trigger_date
+            and triggers.trigger_date < later.trigger_date
+            and triggers.expires_date >= later.trigger_date
+    group by triggers.account_id, triggers.play_id, triggers.trigger_date
 
 ),
 
