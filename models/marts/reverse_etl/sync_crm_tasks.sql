@@ -48,7 +48,7 @@ final as (
             as hs_task_status,
         upper(priority) as hs_task_priority,
         'TODO' as hs_task_type,
-        cast(due_date as timestamp) as hs_timestamp,
+        due_date as hs_timestamp,
         case csm_owner
         {%- for name, owner_id in owner_ids.items() %}
             when {{ sql_string_literal(name) }} then {{ sql_string_literal(owner_id | string) }}
