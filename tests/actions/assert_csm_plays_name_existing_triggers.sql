@@ -1,6 +1,7 @@
 -- Every play of the seed csm_plays is consistent with the project's other seeds: its
 -- trigger type is one int_csm_play_events computes, its trigger_value names a band, flag,
--- expansion level or churn risk level that exists (none for score_drop), its success metric fits its trigger type, score_recovered has its points,
+-- expansion level or churn risk level that exists (none for score_drop), its success metric
+-- fits its trigger type, score_recovered has its points,
 -- expire_days >= due_days >= 1, the weight is positive and every superseded play exists.
 -- Returns one row per problem.
 {%- set metrics = csm_play_success_metrics() %}
