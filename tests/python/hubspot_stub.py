@@ -372,15 +372,7 @@ class HubSpotStub:
         elif not unique:
             exchange.fail(400, "VALIDATION_ERROR", "idProperty is not a unique-value property")
         elif errors and not self.partial:
-            exchange.fail(
-                400,
-                "VALIDATION_ERROR",
-                f"Property values were not valid for {len(errors)} inputs",
-                errors=[
-                    {"message": f"{key}: {text}", "context": {"ids": [key]}}
-                    for key, text in errors.items()
-                ],
-            )
+            self._fail_inputs(exchange, errors, "ids")
         else:
             self._store(exchange, inputs, errors)
 
@@ -391,25 +383,7 @@ class HubSpotStub:
         with self._lock:
             results = [self._apply(item) for item in inputs if item["id"] not in errors]
         self._hold(exchange.path)
-        now = dt.datetime.now(dt.UTC).isoformat()
-        payload: dict[str, Any] = {
-            "status": "COMPLETE",
-            "results": results,
-            "startedAt": now,
-            "completedAt": now,
-        }
-        if errors:
-            payload["numErrors"] = len(errors)
-            payload["errors"] = [
-                {
-                    "status": "error",
-                    "category": "VALIDATION_ERROR",
-                    "message": text,
-                    "context": {"ids": [key]},
-                }
-                for key, text in errors.items()
-            ]
-        exchange.reply(207 if errors else 200, payload)
+        self._answer(exchange, results, errors, "ids", created=False)
 
     def _apply(self, item: dict[str, Any]) -> dict[str, Any]:
         id_property = item["idProperty"]

@@ -6,6 +6,7 @@ import argparse
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import duckdb
 from rich.console import Console
@@ -277,24 +278,27 @@ def show(
 REFUSALS = (PayloadError, BuildCheckError, ReleaseError, StateFileError, ConfigError, ValueError)
 
 
+def run_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings the company and task syncs share, from their common options."""
+    return {
+        "target_dir": args.target_path,
+        "serving_dir": args.serving_dir,
+        "db_path": args.db,
+        "build_db": args.config.build_db,
+        "state_path": args.state_db,
+        "id_property": args.id_property,
+        "batch_size": args.batch_size,
+        "full": args.full,
+        "dry_run": args.dry_run,
+        "base_url": args.config.hubspot_api_base,
+        "max_requests": args.max_requests,
+        "window_seconds": args.window_seconds,
+        "policy": retry_policy(args),
+    }
+
+
 def command_sync(args: argparse.Namespace, out: Console, err: Console) -> int:
-    sync_settings = SyncSettings(
-        target_dir=args.target_path,
-        serving_dir=args.serving_dir,
-        db_path=args.db,
-        build_db=args.config.build_db,
-        state_path=args.state_db,
-        id_property=args.id_property,
-        batch_size=args.batch_size,
-        full=args.full,
-        dry_run=args.dry_run,
-        file_path=args.file,
-        file_format=args.format,
-        base_url=args.config.hubspot_api_base,
-        max_requests=args.max_requests,
-        window_seconds=args.window_seconds,
-        policy=retry_policy(args),
-    )
+    sync_settings = SyncSettings(**run_settings(args), file_path=args.file, file_format=args.format)
     try:
         report = run_sync(sync_settings, args.config.hubspot_token, on_batch=progress(err))
     except REFUSALS as exc:
@@ -306,21 +310,7 @@ def command_sync(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 def command_sync_tasks(args: argparse.Namespace, out: Console, err: Console) -> int:
     task_settings = TaskSyncSettings(
-        target_dir=args.target_path,
-        serving_dir=args.serving_dir,
-        db_path=args.db,
-        build_db=args.config.build_db,
-        state_path=args.state_db,
-        id_property=args.id_property,
-        batch_size=args.batch_size,
-        full=args.full,
-        dry_run=args.dry_run,
-        plan_file=args.plan_file,
-        base_url=args.config.hubspot_api_base,
-        max_requests=args.max_requests,
-        window_seconds=args.window_seconds,
-        lookup_delay=args.lookup_delay,
-        policy=retry_policy(args),
+        **run_settings(args), plan_file=args.plan_file, lookup_delay=args.lookup_delay
     )
     try:
         report = run_task_sync(task_settings, args.config.hubspot_token, on_batch=progress(err))

@@ -44,9 +44,10 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True)
-class SyncSettings:
-    """One run's configuration. The payload comes from the release served in `serving_dir`,
-    or from `db_path` when given (an existing database other than `build_db`)."""
+class RunSettings:
+    """What the company and task syncs share. The payload comes from the release served in
+    `serving_dir`, or from `db_path` when given (an existing database other than
+    `build_db`)."""
 
     target_dir: Path
     serving_dir: Path
@@ -57,12 +58,18 @@ class SyncSettings:
     batch_size: int = MAX_BATCH_INPUTS
     full: bool = False
     dry_run: bool = False
-    file_path: Path | None = None
-    file_format: str | None = None
     base_url: str = DEFAULT_HUBSPOT_API_BASE
     max_requests: int = 100
     window_seconds: float = 10.0
     policy: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+@dataclass(frozen=True)
+class SyncSettings(RunSettings):
+    """One company sync run's configuration: to HubSpot, or to `file_path` when given."""
+
+    file_path: Path | None = None
+    file_format: str | None = None
 
     @property
     def destination(self) -> str:
@@ -191,35 +198,60 @@ def run_sync(
         report = SyncReport(
             destination, False, counts, "running", EXIT_OK, "", run_id, release=release
         )
-        try:
+
+        def deliver() -> None:
             if settings.file_path is not None:
                 files.write_payload(settings.file_path, fmt, model, plan.to_send)
                 counts.rows_sent = counts.rows_succeeded = len(plan.to_send)
                 store.confirm(run_id, destination, plan.to_send, {}, counts)
             else:
                 deliver_hubspot(settings, token or "", plan, store, report, on_batch)
-        except (HubSpotError, TransientError) as exc:
-            report.status, report.exit_code = "failed", EXIT_FAILED
-            report.summary = redact(f"stopped: {exc}; {summarise(counts, False)}", secrets)
-        except KeyboardInterrupt:
-            store.finish_run(
-                run_id, counts, "interrupted", EXIT_INTERRUPTED, summarise(counts, False)
-            )
-            raise
-        except Exception as exc:
-            store.finish_run(
-                run_id, counts, "failed", EXIT_FAILED, redact(f"crashed: {exc!r}", secrets)
-            )
-            raise
-        else:
-            complete = counts.rows_succeeded == len(plan.to_send)
-            report.status = "succeeded" if complete else "incomplete"
-            report.exit_code = EXIT_OK if complete else EXIT_INCOMPLETE
-            report.summary = summarise(counts, False)
-        store.finish_run(run_id, counts, report.status, report.exit_code, report.summary)
+
+        run_audited(
+            store,
+            report,
+            deliver,
+            summary=lambda: summarise(counts, False),
+            complete=lambda: counts.rows_succeeded == len(plan.to_send),
+            secrets=secrets,
+        )
         return report
     finally:
         store.close()
+
+
+def run_audited(
+    store: SyncState,
+    report: SyncReport,
+    deliver: Callable[[], None],
+    summary: Callable[[], str],
+    complete: Callable[[], bool],
+    secrets: Sequence[str],
+) -> None:
+    """Run `deliver` and record how the run ended, in `report` and the audit tables: an API
+    failure stops the run as failed; an interrupt or a crash is recorded, then raised; the
+    rest ends succeeded when `complete()`, incomplete otherwise."""
+    assert report.run_id is not None
+    run_id, counts = report.run_id, report.counts
+    try:
+        deliver()
+    except (HubSpotError, TransientError) as exc:
+        report.status, report.exit_code = "failed", EXIT_FAILED
+        report.summary = redact(f"stopped: {exc}; {summary()}", secrets)
+    except KeyboardInterrupt:
+        store.finish_run(run_id, counts, "interrupted", EXIT_INTERRUPTED, summary())
+        raise
+    except Exception as exc:
+        store.finish_run(
+            run_id, counts, "failed", EXIT_FAILED, redact(f"crashed: {exc!r}", secrets)
+        )
+        raise
+    else:
+        done = complete()
+        report.status = "succeeded" if done else "incomplete"
+        report.exit_code = EXIT_OK if done else EXIT_INCOMPLETE
+        report.summary = summary()
+    store.finish_run(run_id, counts, report.status, report.exit_code, report.summary)
 
 
 def fill_plan(counts: RunCounts, plan: Plan) -> None:

@@ -121,9 +121,8 @@ class TaskClient:
         unknown: bool = False,
     ) -> list[RecordError]:
         text = self.client.redact(message)
-        return [
-            RecordError(key, kind, status, category, text, outcome_unknown=unknown) for key in ids
-        ]
+        kept = None if category is None else self.client.redact(category)
+        return [RecordError(key, kind, status, kept, text, outcome_unknown=unknown) for key in ids]
 
     # --- companies ----------------------------------------------------------------------
 
@@ -258,15 +257,7 @@ class TaskClient:
                 outcome.succeeded[key] = created[key]
             elif rejected and key in rejected:
                 category, message = rejected[key]
-                outcome.errors.append(
-                    RecordError(
-                        key,
-                        "rejected",
-                        status,
-                        None if category is None else self.client.redact(category),
-                        self.client.redact(message),
-                    )
-                )
+                outcome.errors += self._errors([key], "rejected", status, message, category)
             else:
                 reason = (
                     "the answer names no task for it"
@@ -343,14 +334,8 @@ class TaskClient:
                 outcome.succeeded[key] = task_id
             elif task_id in rejected or key in rejected:
                 category, message = rejected.get(task_id) or rejected[key]
-                outcome.errors.append(
-                    RecordError(
-                        key,
-                        "rejected",
-                        status,
-                        None if category is None else self.client.redact(category),
-                        self.client.redact(f"task {task_id}: {message}"),
-                    )
+                outcome.errors += self._errors(
+                    [key], "rejected", status, f"task {task_id}: {message}", category
                 )
             else:
                 outcome.errors.extend(

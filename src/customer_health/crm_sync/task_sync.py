@@ -35,8 +35,6 @@ from customer_health.crm_sync.hubspot import (
     HubSpotClient,
     HubSpotError,
     RecordError,
-    RetryPolicy,
-    TransientError,
     check_api_base,
 )
 from customer_health.crm_sync.payload import Record, find_node, node_relation
@@ -51,12 +49,11 @@ from customer_health.crm_sync.state import (
     utc_now,
 )
 from customer_health.crm_sync.sync import (
-    EXIT_FAILED,
-    EXIT_INCOMPLETE,
-    EXIT_INTERRUPTED,
     EXIT_OK,
     ConfigError,
+    RunSettings,
     SyncReport,
+    run_audited,
 )
 from customer_health.crm_sync.task_client import (
     SEARCH_MAX_REQUESTS,
@@ -66,7 +63,6 @@ from customer_health.crm_sync.task_client import (
 )
 from customer_health.crm_sync.task_payload import MODEL_NAME, TaskRecord, read_task_records
 from customer_health.dbt_artifacts import check_build, read_manifest
-from customer_health.settings import DEFAULT_HUBSPOT_API_BASE
 
 T = TypeVar("T")
 
@@ -80,26 +76,14 @@ UNSETTLED_WINDOW = dt.timedelta(hours=1)
 
 
 @dataclass(frozen=True)
-class TaskSyncSettings:
-    """One task sync run's configuration (see SyncSettings for the shared fields)."""
+class TaskSyncSettings(RunSettings):
+    """One task sync run's configuration: the shared settings, a dry run's plan file, the
+    search endpoint's own limit and how long a lost create waits before it is looked up."""
 
-    target_dir: Path
-    serving_dir: Path
-    state_path: Path
-    db_path: Path | None = None
-    build_db: Path | None = None
-    id_property: str = "health_account_id"
-    batch_size: int = MAX_BATCH_INPUTS
-    full: bool = False
-    dry_run: bool = False
     plan_file: Path | None = None
-    base_url: str = DEFAULT_HUBSPOT_API_BASE
-    max_requests: int = 100
-    window_seconds: float = 10.0
     search_max_requests: int = SEARCH_MAX_REQUESTS
     search_window_seconds: float = SEARCH_WINDOW_SECONDS
     lookup_delay: float = DEFAULT_LOOKUP_DELAY
-    policy: RetryPolicy = field(default_factory=RetryPolicy)
 
     @property
     def destination(self) -> str:
@@ -285,28 +269,19 @@ def run_task_sync(
         report = TaskSyncReport(
             destination, False, counts, "running", EXIT_OK, "", run_id, release=release
         )
-        try:
+
+        def deliver() -> None:
             with open_client(settings, token) as client:
                 TaskDelivery(settings, client, store, report, on_batch).run(tasks)
-        except (HubSpotError, TransientError) as exc:
-            report.status, report.exit_code = "failed", EXIT_FAILED
-            report.summary = redact(f"stopped: {exc}; {summarise_tasks(counts, False)}", secrets)
-        except KeyboardInterrupt:
-            store.finish_run(
-                run_id, counts, "interrupted", EXIT_INTERRUPTED, summarise_tasks(counts, False)
-            )
-            raise
-        except Exception as exc:
-            store.finish_run(
-                run_id, counts, "failed", EXIT_FAILED, redact(f"crashed: {exc!r}", secrets)
-            )
-            raise
-        else:
-            complete = not report.errors and counts.awaiting_lookup == 0
-            report.status = "succeeded" if complete else "incomplete"
-            report.exit_code = EXIT_OK if complete else EXIT_INCOMPLETE
-            report.summary = summarise_tasks(counts, False)
-        store.finish_run(run_id, counts, report.status, report.exit_code, report.summary)
+
+        run_audited(
+            store,
+            report,
+            deliver,
+            summary=lambda: summarise_tasks(counts, False),
+            complete=lambda: not report.errors and counts.awaiting_lookup == 0,
+            secrets=secrets,
+        )
         return report
     finally:
         store.close()
