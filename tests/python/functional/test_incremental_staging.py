@@ -27,7 +27,7 @@ from customer_health.generator.generator import Config, generate
 
 pytestmark = pytest.mark.functional
 
-STAGING = ["path:models/staging", "--indirect-selection", "cautious"]
+STAGING = ["+path:models/staging", "--indirect-selection", "cautious"]
 STAGED_TABLES = [
     "staging.base_product__user_activity_daily",
     "staging.base_product__feature_usage_daily",
