@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -160,6 +162,8 @@ def prepare_tasks(settings: TaskSyncSettings) -> tuple[ServedRelease, list[TaskR
         raise ConfigError(f"--batch-size must be between 1 and {MAX_BATCH_INPUTS}")
     if settings.plan_file is not None and not settings.dry_run:
         raise ConfigError("--plan-file goes with --dry-run")
+    if settings.plan_file is not None:
+        check_plan_file(settings.plan_file)
     check_api_base(settings.base_url)
     manifest = read_manifest(settings.target_dir)
     node = find_node(manifest, MODEL_NAME)
@@ -227,10 +231,50 @@ def planned_writes(plan: TaskPlan) -> list[dict[str, Any]]:
     return entries
 
 
+PLAN_OPERATIONS = frozenset({"lookup", "create", "update"})
+
+
+def is_plan_file(path: Path) -> bool:
+    """Whether `path` holds only lines a dry run writes: JSON objects with a planned
+    `operation` and a `health_action_id` (an empty plan is an empty file)."""
+    try:
+        with path.open(encoding="utf-8") as lines:
+            for line in lines:
+                entry = json.loads(line)
+                if not (
+                    isinstance(entry, dict)
+                    and entry.get("operation") in PLAN_OPERATIONS
+                    and isinstance(entry.get("health_action_id"), str)
+                ):
+                    return False
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return True
+
+
+def check_plan_file(path: Path) -> None:
+    """Refuse unless `path` is new or a plan file an earlier dry run wrote."""
+    if path.is_symlink():
+        raise ConfigError(f"refusing to replace {path}: it is a symbolic link")
+    if path.exists() and not (path.is_file() and is_plan_file(path)):
+        raise ConfigError(
+            f"refusing to overwrite {path}: not a plan file written by sync-tasks --dry-run"
+        )
+
+
 def write_plan(path: Path, entries: list[dict[str, Any]], secrets: Sequence[str]) -> None:
+    """Write the plan atomically (a temporary file, then a rename), over nothing but an
+    earlier plan: readers see the old file or the whole new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     text = "".join(json.dumps(entry, ensure_ascii=False) + "\n" for entry in entries)
-    path.write_text(redact(text, secrets), encoding="utf-8")
+    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(redact(text, secrets))
+        check_plan_file(path)
+        os.replace(temp_name, path)
+    finally:
+        Path(temp_name).unlink(missing_ok=True)
 
 
 def run_task_sync(

@@ -825,6 +825,35 @@ def test_dry_run_sends_and_records_nothing_and_writes_the_plan(
     assert "--plan-file goes with --dry-run" in output
 
 
+def test_the_plan_file_replaces_only_an_earlier_plan(
+    project: TaskProject, stub: HubSpotStub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project.publish(OPEN_ROWS)
+    plan_file = project.root / "plan.jsonl"
+    assert sync_tasks(capsys, "--dry-run", "--plan-file", str(plan_file))[0] == 0
+    project.publish(OPEN_ROWS[:1])
+    code, output = sync_tasks(capsys, "--dry-run", "--plan-file", str(plan_file))
+    assert code == 0, output
+    planned = [json.loads(line) for line in plan_file.read_text().splitlines()]
+    assert [entry["health_action_id"] for entry in planned] == ["act_1"]
+
+    notes = project.root / "notes.txt"
+    notes.write_text("not a plan\n")
+    target = project.root / "link.jsonl"
+    target.symlink_to(plan_file)
+    for path in (notes, target, project.root):
+        code, output = sync_tasks(capsys, "--dry-run", "--plan-file", str(path))
+        assert code == 2
+        assert "refusing to" in output, output
+        assert path.name in output
+    assert notes.read_text() == "not a plan\n"
+    assert [
+        json.loads(line)["health_action_id"] for line in plan_file.read_text().splitlines()
+    ] == ["act_1"]
+    assert stub.log == []
+    assert sorted(path.name for path in project.root.glob(".*plan*")) == []
+
+
 def test_refuses_without_the_tasks_model_or_a_published_build(
     project: TaskProject, capsys: pytest.CaptureFixture[str]
 ) -> None:
