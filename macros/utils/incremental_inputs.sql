@@ -1,7 +1,10 @@
 {% macro incremental_inputs_relation() %}
     {#- The table recording, per incremental model, which optional raw tables were available
-        when it was last built (one row per build; the latest counts). -#}
-    {{ return(var('intake_schema') ~ '.incremental_inputs') }}
+        when it was last built (one row per build; the latest counts). On Spark one row per
+        model, in a partition of its own: models built at once write different partitions,
+        each through its own staging folder (concurrent appends to one Parquet table
+        collide in its shared temporary folder). -#}
+    {{ return(var('intake_schema') ~ ('.incremental_inputs_by_model' if target.type == 'spark' else '.incremental_inputs')) }}
 {% endmacro %}
 
 {% macro create_incremental_inputs_statement() %}
@@ -15,7 +18,9 @@
 {% endmacro %}
 
 {% macro spark__create_incremental_inputs_statement() %}
-    {{ return(default__create_incremental_inputs_statement() ~ ' using parquet') }}
+    {{ return('create table if not exists ' ~ incremental_inputs_relation()
+        ~ ' (input_signature string, recorded_at timestamp, model_name string)'
+        ~ ' using parquet partitioned by (model_name)') }}
 {% endmacro %}
 
 {% macro incremental_input_signature() %}
@@ -65,6 +70,12 @@
         just built with (see incremental_inputs_changed). -#}
     {%- if not execute -%}
         {{ return('') }}
+    {%- endif -%}
+    {%- if target.type == 'spark' -%}
+        {#- (dynamic partition overwrite: this model's partition only) -#}
+        {{ return('insert overwrite table ' ~ incremental_inputs_relation()
+            ~ " partition (model_name) select '" ~ incremental_input_signature()
+            ~ "', current_timestamp(), '" ~ this.identifier ~ "'") }}
     {%- endif -%}
     {{ return('insert into ' ~ incremental_inputs_relation() ~ " values ('" ~ this.identifier
         ~ "', '" ~ incremental_input_signature() ~ "', current_timestamp)") }}

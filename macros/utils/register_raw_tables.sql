@@ -34,7 +34,7 @@
     {%- set statements = [
         adapter.dispatch('create_schema_statement', 'customer_health')(var('intake_schema')),
         create_incremental_inputs_statement(),
-    ] -%}
+    ] + ([] if target.type == 'spark' else [create_monthly_keys_statement()]) + recompute_window_statements() -%}
     {%- for source_name, table_name in in_scope -%}
         {%- set contract = raw_table_contract(source_name, table_name) -%}
         {%- do statements.append('create or replace view ' ~ var('intake_schema') ~ '.' ~ table_name ~ ' as\n'

@@ -120,9 +120,19 @@ def project_for(tmp: Path, raw_dir: Path) -> DbtProject:
     return DbtProject(raw_dir=raw_dir, db_path=tmp / "warehouse.duckdb", work_dir=tmp)
 
 
+def copy_of(project: DbtProject, tmp: Path) -> DbtProject:
+    """The same project on a copy of its warehouse (a test may change the copy)."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    # dbt's connection stays open in this process: write its log into the file first
+    project.query("checkpoint")
+    shutil.copy2(project.db_path, tmp / "warehouse.duckdb")
+    return project_for(tmp, project.raw_dir)
+
+
 PROJECT_FILES = (
     "dbt_project.yml",
     "profiles.yml",
+    "selectors.yml",
     "models",
     "macros",
     "seeds",

@@ -7,6 +7,13 @@
 {%- set max_open_tickets = var('decision_tree_max_open_tickets') -%}
 {%- set max_ticket_age_days = var('decision_tree_max_ticket_age_days') -%}
 {%- set renewal_days = var('decision_tree_renewal_days') -%}
+{#- Replaced by window (config in dbt_project.yml): an incremental run recomputes the
+    assessment days from the first day int_account_days recomputed: the month-ends, and each
+    account's last active day when it falls there. An account with a day in the window but
+    none active keeps its last active day from before, and gets it here when the table lacks
+    it (its later last day was deleted); the post-hook deletes a last active day that is no
+    longer an account's latest. -#}
+{%- set window_start = upstream_window_start('int_account_days') -%}
 
 with account_days as (
 
@@ -15,7 +22,48 @@ with account_days as (
         score_date,
         days_to_renewal
     from {{ ref('int_account_days') }}
-    where is_active
+    where is_active and {{ window_filter('score_date', window_start) }}
+    {%- if window_start %}
+    -- the last active day before the window of each account with a day but no active day
+    -- in it, when this table no longer has a row for it
+    union all
+    select
+        account_id,
+        score_date,
+        days_to_renewal
+    from {{ ref('int_account_days') }} as earlier
+    where
+        is_active
+        and score_date < {{ window_start }}
+        and account_id in (
+            select account_id from {{ ref('int_account_days') }}
+            where score_date >= {{ window_start }}
+        )
+        and account_id not in (
+            select account_id from {{ ref('int_account_days') }}
+            where score_date >= {{ window_start }} and is_active
+        )
+    qualify
+        score_date = max(score_date) over (partition by account_id)
+        and not exists (
+            select 1
+            from {{ this }} as kept
+            where kept.account_id = earlier.account_id and kept.as_of_date = earlier.score_date
+        )
+    {%- endif %}
+
+),
+
+assessment_days as (
+
+    select
+        account_id,
+        score_date as as_of_date,
+        days_to_renewal
+    from account_days
+    qualify
+        score_date = {{ dbt.last_day('score_date', 'month') }}
+        or score_date = max(score_date) over (partition by account_id)
 
 ),
 
@@ -27,6 +75,9 @@ usage_signals as (
         seat_utilisation_rate,
         last_active_date
     from {{ ref('int_usage_signals_daily') }}
+    {%- if window_start %}
+    where score_date in (select distinct as_of_date from assessment_days)
+    {%- endif %}
 
 ),
 
@@ -38,6 +89,9 @@ support_signals as (
         latest_nps_date,
         latest_csat_date
     from {{ ref('int_support_signals_daily') }}
+    {%- if window_start %}
+    where score_date in (select distinct as_of_date from assessment_days)
+    {%- endif %}
 
 ),
 
@@ -59,19 +113,6 @@ survey_days as (
         responded_date,
         survey_score
     from {{ ref('int_survey_days') }}
-
-),
-
-assessment_days as (
-
-    select
-        account_id,
-        score_date as as_of_date,
-        days_to_renewal
-    from account_days
-    qualify
-        score_date = {{ dbt.last_day('score_date', 'month') }}
-        or score_date = max(score_date) over (partition by account_id)
 
 ),
 

@@ -1,13 +1,15 @@
 {#- One row per scored account-day and each red flag or green light that holds on it, with
     its dimension, severity, first day and evidence: fct_account_health_flags_daily in long
-    form, with the seed's labels. A table (BI tools read served tables), copied from the
-    daily one at each run. -#}
+    form, with the seed's labels. A table (BI tools read served tables), replaced by window
+    (config in dbt_project.yml): an incremental run copies the days the daily one recomputed. -#}
 {%- set flags = health_flags() -%}
 {%- set new_days = var('assessment_new_flag_days') -%}
+{%- set window_start = upstream_window_start('fct_account_health_flags_daily') -%}
 
 with daily as (
 
     select * from {{ ref('fct_account_health_flags_daily') }}
+    where {{ window_filter('score_date', window_start) }}
 
 ),
 

@@ -1,6 +1,5 @@
 {#- Churn and contraction by score band and by tree outcome: per as-of date and overall,
     per segment and for the whole portfolio. -#}
-
 with observations as (
 
     select
@@ -135,4 +134,6 @@ final as (
 
 )
 
-select * from final
+-- monthly (tag `monthly`): the rows of the last build unless int_monthly_recompute says
+-- this run recomputes them
+{{ monthly_select('final') }}

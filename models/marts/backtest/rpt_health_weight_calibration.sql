@@ -98,4 +98,6 @@ final as (
 
 )
 
-select * from final
+-- monthly (tag `monthly`): the rows of the last build unless int_monthly_recompute says
+-- this run recomputes them
+{{ monthly_select('final') }}

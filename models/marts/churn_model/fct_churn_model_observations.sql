@@ -12,9 +12,12 @@ with backtest as (
 
 ),
 
+-- the month-ends only (the as-of dates of the back-test), so the view's tables are read
+-- for those days
 inputs as (
 
     select * from {{ ref('int_churn_model_inputs_daily') }}
+    where score_date = {{ dbt.last_day('score_date', 'month') }}
 
 ),
 
@@ -37,4 +40,6 @@ final as (
 
 )
 
-select * from final
+-- monthly (tag `monthly`): the rows of the last build unless int_monthly_recompute says
+-- this run recomputes them
+{{ monthly_select('final') }}

@@ -8,6 +8,13 @@ computes the probabilities. Engines without Python models build from_file/ inste
 
 def model(dbt, session):
     dbt.config(materialized="table")
+
+    # Monthly (tag `monthly`): trained only when int_monthly_recompute says so; otherwise
+    # the versions of the last build are kept.
+    schedule = dbt.ref("int_monthly_recompute").filter("model_name = 'rpt_churn_model_scorecard'")
+    decision = schedule.project("needs_recompute").fetchone()
+    if decision is not None and not decision[0]:
+        return session.sql(f"select * from {dbt.this}")
     from customer_health.churn_model.dbt_model import scorecard_relation
 
     return scorecard_relation(

@@ -1,6 +1,14 @@
+{#- Incremental on DuckDB (config in dbt_project.yml; a table on Spark): a run recomputes the
+    accounts scored on or after the first day fct_account_health_daily recomputed (reading
+    the scores from 30 days before it, for the 30-day change) and carries every other
+    account's row over from the last build with this run's as_of_date and is_active. -#}
+{%- set window_start = upstream_window_start('fct_account_health_daily') -%}
+{%- set read_from = add_days(-30, window_start) if window_start else none -%}
+
 with daily_health as (
 
     select * from {{ ref('fct_account_health_daily') }}
+    where {{ window_filter('score_date', read_from) }}
 
 ),
 
@@ -23,6 +31,7 @@ account_days as (
         licensed_seats,
         renewal_date
     from {{ ref('int_account_days') }}
+    where {{ window_filter('score_date', read_from) }}
 
 ),
 
@@ -52,6 +61,7 @@ decision_tree as (
         recommended_action,
         data_gaps
     from {{ ref('fct_account_health_decision_tree') }}
+    where {{ window_filter('as_of_date', read_from) }}
 
 ),
 
@@ -66,6 +76,7 @@ churn_risk as (
         churn_risk_level,
         risk_factors
     from {{ ref('fct_account_churn_risk_daily') }}
+    where {{ window_filter('score_date', read_from) }}
 
 ),
 
@@ -91,6 +102,7 @@ latest_health as (
 
     select *
     from daily_health
+    where {{ window_filter('score_date', window_start) }}
     qualify row_number() over (partition by account_id order by score_date desc) = 1
 
 ),
@@ -111,6 +123,7 @@ scoring_flags as (
         on
             flags.account_id = latest_health.account_id
             and flags.score_date = latest_health.score_date
+    where {{ window_filter('flags.score_date', read_from) }}
 
 ),
 
@@ -165,6 +178,7 @@ expansion as (
         expansion_basis,
         expansion_signals
     from {{ ref('fct_account_expansion_daily') }}
+    where {{ window_filter('score_date', read_from) }}
 
 ),
 
@@ -345,5 +359,38 @@ final as (
             and latest_health.score_date = expansion.score_date
 
 )
+{%- if read_from %}
+
+{#- every other account as the last build left it, as of this run -#}
+{%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list %},
+
+carried as (
+
+    select
+        {%- for column in columns %}
+        {%- if column == 'is_active' %}
+        kept.score_date = scoring_run.as_of_date as is_active
+        {%- elif column == 'as_of_date' %}
+        scoring_run.as_of_date
+        {%- else %}
+        kept.{{ column }}
+        {%- endif %}
+        {{- ',' if not loop.last }}
+        {%- endfor %}
+    from {{ this }} as kept
+    cross join scoring_run
+    where not exists (
+        select 1
+        from latest_health
+        where latest_health.account_id = kept.account_id
+    )
+
+)
 
 select * from final
+union all
+select * from carried
+{%- else %}
+
+select * from final
+{%- endif %}

@@ -3,6 +3,10 @@
 {%- set expiry_days = var('override_expiry_alert_days') -%}
 {%- set text = dbt.type_string() -%}
 {%- set alert_bands = "'" ~ (var('alert_bands') | join("', '")) ~ "'" -%}
+{#- Replaced by window (config in dbt_project.yml): an incremental run recomputes the alerts
+    from the first day fct_account_health_daily recomputed, reading the scores from
+    score_drop_alert_days + 1 days before it (the drop's base and the day before). -#}
+{%- set window_start = upstream_window_start('fct_account_health_daily') -%}
 
 with daily_health as (
 
@@ -21,6 +25,9 @@ with daily_health as (
             'score_date', 'override_expires_at', 'day'
         ) }} as days_to_override_expiry
     from {{ ref('fct_account_health_daily') }}
+    {%- if window_start %}
+    where score_date >= {{ add_days(-(drop_days + 1), window_start) }}
+    {%- endif %}
 
 ),
 
@@ -34,12 +41,14 @@ transitions as (
         from_score,
         to_score
     from {{ ref('fct_health_band_transitions') }}
-    where direction = 'worsened'
+    where
+        direction = 'worsened'
+        and {{ window_filter('transition_date', window_start) }}
 
 ),
 
--- the conditions checked every day; an alert fires on the first day of a run of days
--- on which its condition holds
+-- the conditions checked every day; an alert fires on the first day of a run of
+-- consecutive days on which its condition holds
 conditions as (
 
     select
@@ -59,20 +68,41 @@ conditions as (
 
 ),
 
-episodes as (
+-- the same account's conditions on the day before (none after a day without a score)
+previous_days as (
 
     select
         conditions.*,
-        coalesce(lag(conditions.is_score_drop) over account_days, false) as was_score_drop,
-        coalesce(
-            lag(conditions.is_renewal_declining) over account_days, false
-        ) as was_renewal_declining,
-        lag(conditions.override_id) over account_days as previous_override_id,
-        coalesce(
-            lag(conditions.is_override_expiring) over account_days, false
-        ) as was_override_expiring
+        lag(conditions.score_date) over account_days
+        = {{ add_days(-1, 'conditions.score_date') }} as follows_previous_day,
+        lag(conditions.is_score_drop) over account_days as previous_score_drop,
+        lag(conditions.is_renewal_declining) over account_days as previous_renewal_declining,
+        lag(conditions.override_id) over account_days as previous_day_override_id,
+        lag(conditions.is_override_expiring) over account_days as previous_override_expiring
     from conditions
     window account_days as (partition by conditions.account_id order by conditions.score_date)
+
+),
+
+episodes as (
+
+    select
+        previous_days.*,
+        coalesce(
+            previous_days.follows_previous_day and previous_days.previous_score_drop, false
+        ) as was_score_drop,
+        coalesce(
+            previous_days.follows_previous_day and previous_days.previous_renewal_declining,
+            false
+        ) as was_renewal_declining,
+        case
+            when previous_days.follows_previous_day then previous_days.previous_day_override_id
+        end as previous_override_id,
+        coalesce(
+            previous_days.follows_previous_day and previous_days.previous_override_expiring,
+            false
+        ) as was_override_expiring
+    from previous_days
 
 ),
 
@@ -166,6 +196,7 @@ final as (
         alert_threshold,
         alert_date
     from alerts
+    where {{ window_filter('alert_date', window_start) }}
 
 )
 

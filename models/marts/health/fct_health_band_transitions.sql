@@ -1,3 +1,8 @@
+{#- Replaced by window (config in dbt_project.yml): an incremental run recomputes the
+    transitions from the first day fct_account_health_daily recomputed, each account's first
+    day there compared with its last scored day before. -#}
+{%- set window_start = upstream_window_start('fct_account_health_daily') -%}
+
 with daily_health as (
 
     select
@@ -7,7 +12,24 @@ with daily_health as (
         health_score,
         is_overridden
     from {{ ref('fct_account_health_daily') }}
-    where health_band != 'insufficient_data'
+    where
+        health_band != 'insufficient_data'
+        and {{ window_filter('score_date', window_start) }}
+    {%- if window_start %}
+    -- each account's last scored day before the window (the first window day's previous)
+    union all
+    select
+        account_id,
+        max(score_date) as score_date,
+        max_by(health_band, score_date) as health_band,
+        max_by(health_score, score_date) as health_score,
+        max_by(is_overridden, score_date) as is_overridden
+    from {{ ref('fct_account_health_daily') }}
+    where
+        health_band != 'insufficient_data'
+        and score_date < {{ window_start }}
+    group by account_id
+    {%- endif %}
 
 ),
 
@@ -59,7 +81,9 @@ final as (
         on sequenced.from_band = from_bands.band_id
     inner join bands as to_bands
         on sequenced.to_band = to_bands.band_id
-    where sequenced.from_band != sequenced.to_band
+    where
+        sequenced.from_band != sequenced.to_band
+        and {{ window_filter('sequenced.score_date', window_start) }}
 
 )
 

@@ -1,3 +1,7 @@
+{#- Replaced by window (config in dbt_project.yml): an incremental run recomputes the weeks
+    from the one holding the first day fct_account_health_daily recomputed. -#}
+{%- set window_start = upstream_window_start('fct_account_health_daily', truncate_to_week=true) -%}
+
 with daily_health as (
 
     select
@@ -6,6 +10,7 @@ with daily_health as (
         segment,
         health_band
     from {{ ref('fct_account_health_daily') }}
+    where {{ window_filter('score_date', window_start) }}
 
 ),
 
@@ -16,6 +21,7 @@ account_days as (
         score_date,
         arr
     from {{ ref('int_account_days') }}
+    where {{ window_filter('score_date', window_start) }}
 
 ),
 

@@ -54,6 +54,9 @@ they were.
 {GATES}
 
 Arguments after `--` go to `dbt build` (for example `-- --vars '{{as_of_date: 2024-06-30}}'`).
+The build runs the selector `daily` (selectors.yml: every model, the data tests in proportion
+to what changed, no unit tests) unless they select nodes themselves (`-- --selector full_check`
+for the periodic full check).
 
 Exit codes: 0 published; 1 the build failed or could not be published (serving unchanged);
 2 bad arguments.

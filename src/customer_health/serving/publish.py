@@ -184,6 +184,19 @@ class ReleaseGates:
     allow_earlier_as_of: bool = False
 
 
+# The scheduled run's selector (selectors.yml), and the dbt options that select nodes.
+DAILY_SELECTOR = "daily"
+SELECTION_OPTIONS = ("--selector", "--select", "-s", "--models", "-m", "--exclude")
+
+
+def build_selection(dbt_args: Sequence[str]) -> list[str]:
+    """The daily selector, unless the given dbt arguments select nodes themselves."""
+    chosen = any(
+        arg in SELECTION_OPTIONS or arg.split("=", 1)[0] in SELECTION_OPTIONS for arg in dbt_args
+    )
+    return [] if chosen else ["--selector", DAILY_SELECTOR]
+
+
 def run_dbt_build(
     dbt: Path,
     project_dir: Path,
@@ -191,8 +204,8 @@ def run_dbt_build(
     env: Mapping[str, str],
     dbt_args: Sequence[str],
 ) -> int:
-    """`dbt build` in its own process (``env`` names the build database); its output goes
-    to ours."""
+    """`dbt build` in its own process (``env`` names the build database), by default of the
+    daily selector; its output goes to ours."""
     command = [
         str(dbt),
         "build",
@@ -200,6 +213,7 @@ def run_dbt_build(
         str(project_dir),
         "--target-path",
         str(target_path),
+        *build_selection(dbt_args),
         *dbt_args,
     ]
     return subprocess.run(command, env=env, check=False).returncode

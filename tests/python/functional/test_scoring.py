@@ -11,6 +11,7 @@ from dbt.cli.main import dbtRunnerResult
 from harness import (
     DbtProject,
     HealthgenExtract,
+    copy_of,
     copy_project,
     deliver_next_day,
     next_day_delivery,
@@ -28,11 +29,30 @@ HEALTH_MARTS = (
     "marts.dim_account_health",
     "marts.rpt_portfolio_health_weekly",
     "marts.fct_account_health_flags_daily",
+    "marts.fct_account_health_flags",
     "marts.fct_account_expansion_daily",
+    "marts.fct_account_health_decision_tree",
+    "marts.fct_account_churn_risk_daily",
     "marts.fct_csm_actions",
     "marts.rpt_csm_play_effect",
     "marts.sync_crm_tasks",
+    # monthly (recomputed on the last delivery below: a month-end's horizon ends that day)
+    "marts.fct_health_backtest_observations",
+    "marts.rpt_health_backtest_metrics",
+    "marts.fct_churn_model_observations",
+    "marts.fct_churn_model_predictions",
 )
+# Replaced by window: an incremental run rewrites the rows from the first day
+# fct_account_health_daily (int_account_days for the tree's signals) recomputed.
+WINDOW_REPLACED = (
+    "fct_health_band_transitions",
+    "fct_health_alerts",
+    "rpt_portfolio_health_weekly",
+    "fct_account_health_flags",
+    "int_decision_tree_signals",
+    "fct_account_health_decision_tree",
+)
+DAILY = ("--selector", "daily")
 # The incremental intermediate models (one row per account and score date).
 INCREMENTAL_INTERMEDIATES = (
     "intermediate.int_account_days",
@@ -45,6 +65,7 @@ INCREMENTAL_INTERMEDIATES = (
     "intermediate.int_health_scores_daily",
     "intermediate.int_health_flag_signals_daily",
     "intermediate.int_csm_play_events",
+    "intermediate.int_decision_tree_signals",
 )
 # The incremental models that read the optional stakeholder events (through the
 # commercial signals or the assessment's flag signals).
@@ -163,7 +184,7 @@ def test_incremental_days_equal_a_full_refresh(
         logged_before = len(log.read_text())
         delivery = next_day_delivery(tmp_path / f"day_{days + 1}", accounts=80, days=days, seed=7)
         deliver_next_day(delivery, raw)
-        result = project.invoke("build")
+        result = project.invoke("build", *DAILY)
         assert result.success, result.exception
         recomputed = set(
             re.findall(r"(\w+): an optional raw table", log.read_text()[logged_before:])
@@ -175,6 +196,77 @@ def test_incremental_days_equal_a_full_refresh(
     assert last_days > first_days
     for relation in (*HEALTH_MARTS, *INCREMENTAL_INTERMEDIATES):
         assert table_rows(project, relation) == table_rows(full_project, relation), relation
+    # The last run rewrote a window of each model replaced by window, not its whole table,
+    # and its windowed tests checked that window.
+    windows = dict(
+        project.query("select model_name, cast(window_start as date) from raw_intake.test_windows")
+    )
+    last_day = project.query("select max(score_date) from marts.fct_account_health_daily")[0][0]
+    for model in (*WINDOW_REPLACED, "fct_account_health_daily", "int_account_days"):
+        assert windows.get(model) is not None, model
+        # (the weekly rollup's window starts on a Monday)
+        assert 0 < (last_day - windows[model]).days <= 3 + 6, (model, windows[model])
+    # the last day (2024-05-29) ends the 90-day horizon of the month-end 2024-02-29: the
+    # monthly models recomputed with the new key
+    reasons = project.query(
+        "select distinct recompute_reason from intermediate.int_monthly_recompute"
+    )
+    assert reasons == [("new_key",)], reasons
+
+
+def test_monthly_models_keep_their_rows_until_a_month_end_or_horizon_passes(
+    tmp_path: Path, clean_build: tuple[DbtProject, dbtRunnerResult]
+) -> None:
+    """With the same as-of date and monthly key, and no late-data days to settle, the
+    monthly models keep the rows of their last build (no retraining); a var asks for a
+    recompute."""
+    project = copy_of(clean_build[0], tmp_path)
+    settled = {"incremental_lookback_days": 0}
+    result = project.invoke(
+        "build",
+        "--select",
+        "+tag:monthly",
+        "--exclude-resource-type",
+        "unit_test",
+        dbt_vars=settled,
+    )
+    assert result.success, result.exception
+    schedule = project.query(
+        "select model_name, needs_recompute, recompute_reason"
+        " from intermediate.int_monthly_recompute order by 1"
+    )
+    assert len(schedule) == 12, schedule
+    assert not any(row[1] for row in schedule), schedule
+    kept = re.findall(r"(\w+): no new month-end", (tmp_path / "logs" / "dbt.log").read_text())
+    # the eleven SQL models say so in the log (the Python scorecard, equal below, does not)
+    assert len(set(kept)) == 11, kept
+    for relation in ("marts.rpt_churn_model_scorecard", "marts.rpt_health_weight_candidates"):
+        assert table_rows(project, relation) == table_rows(clean_build[0], relation), relation
+    asked = project.invoke(
+        "run", "--select", "int_monthly_recompute", dbt_vars={**settled, "monthly_recompute": True}
+    )
+    assert asked.success, asked.exception
+    assert project.query(
+        "select distinct recompute_reason from intermediate.int_monthly_recompute"
+    ) == [("always",)]
+
+
+def test_history_unchanged_fails_when_an_older_day_is_touched(
+    tmp_path: Path, clean_build: tuple[DbtProject, dbtRunnerResult]
+) -> None:
+    """The per-day row counts and checksums catch a changed row before the recompute
+    window, which the windowed tests no longer read."""
+    project = copy_of(clean_build[0], tmp_path)
+    selected = ("--select", "fct_account_health_daily,test_name:history_unchanged")
+    assert project.invoke("test", *selected).success
+    project.query(
+        "update marts.fct_account_health_daily set health_score = health_score + 1"
+        " where score_date = (select min(score_date) + 20 from marts.fct_account_health_daily)"
+        " and health_score is not null"
+    )
+    changed = project.invoke("test", *selected)
+    assert not changed.success
+    assert statuses(changed)["history_unchanged_fct_account_health_daily_score_date"] == "fail"
 
 
 CONFIG_BREAKS = {

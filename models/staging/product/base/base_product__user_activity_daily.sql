@@ -1,5 +1,6 @@
 {#- DuckDB replaces the re-staged keys (delete+insert); Spark's Parquet tables overwrite
-    the re-staged days (insert_overwrite), and stage_raw_table re-stages whole days there. -#}
+    the re-staged days (insert_overwrite), and stage_raw_table re-stages whole days there.
+    The pre-hook records the load time from which the run re-stages (its tests' window). -#}
 {{
     config(
         materialized='incremental',
@@ -7,6 +8,7 @@
         incremental_strategy='insert_overwrite' if target.type == 'spark' else 'delete+insert',
         partition_by='activity_date' if target.type == 'spark' else none,
         on_schema_change='fail',
+        pre_hook="{{ record_recompute_window('loaded_at', follows_inputs=false) }}",
     )
 }}
 
