@@ -5,9 +5,7 @@
     {%- if not execute or target.type == 'spark' -%}
         {{ return('') }}
     {%- endif -%}
-    {%- set found = run_query('select window_start from ' ~ recompute_windows_relation()
-        ~ " where model_name = '" ~ this.identifier ~ "' order by recorded_at desc limit 1") -%}
-    {%- if found.rows | length == 0 or found.rows[0][0] is none -%}
+    {%- if latest_build_window(this.identifier) is none -%}
         {{ return('') }}
     {%- endif -%}
     {{ return('delete from ' ~ this ~ ' as signals using (select account_id, max(as_of_date) as latest_day from '

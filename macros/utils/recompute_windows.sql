@@ -25,7 +25,7 @@
     {%- endif -%}
     {{ return(scope == 'all'
         or flags.FULL_REFRESH
-        or (invocation_args_dict.get('selector') or invocation_args_dict.get('selector_name')) == 'full_check') }}
+        or invocation_args_dict.get('selector') == 'full_check') }}
 {% endmacro %}
 
 {% macro recompute_window_statements() %}
@@ -105,11 +105,29 @@ where build_rank = 1 and window_start is not null and ' ~ ('1 = 0' if is_full_ch
     {%- if found.rows | length == 0 or found.rows[0][0] is none -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set start = found.rows[0][0] -%}
-    {%- if start is string -%}
-        {%- set start = modules.datetime.datetime.fromisoformat(start[:19]) -%}
+    {{ return(as_datetime(found.rows[0][0])) }}
+{% endmacro %}
+
+{% macro latest_build_window(model_name) %}
+    {#- The window start (a datetime) the model's latest build recorded in
+        recompute_windows, or none (a whole build, or no record). -#}
+    {%- set found = run_query('select window_start from ' ~ recompute_windows_relation()
+        ~ " where model_name = '" ~ model_name ~ "' order by recorded_at desc limit 1") -%}
+    {{ return(as_datetime(found.rows[0][0]) if found.rows | length > 0 else none) }}
+{% endmacro %}
+
+{% macro as_datetime(value) %}
+    {#- A timestamp as the engine's driver returns it (a datetime, or text on some), as a
+        datetime; none stays none. -#}
+    {%- if value is string -%}
+        {{ return(modules.datetime.datetime.fromisoformat(value[:19])) }}
     {%- endif -%}
-    {{ return(start) }}
+    {{ return(value) }}
+{% endmacro %}
+
+{% macro date_literal(value) %}
+    {#- A date (or datetime) as a SQL date literal; none stays none. -#}
+    {{ return(("cast('" ~ value.strftime('%Y-%m-%d') ~ "' as date)") if value else none) }}
 {% endmacro %}
 
 {% macro row_checksum(columns) %}
@@ -142,13 +160,8 @@ where build_rank = 1 and window_start is not null and ' ~ ('1 = 0' if is_full_ch
     {%- endif -%}
     {%- set checksum_columns = day_checksum_columns(this.identifier) -%}
     {#- this build's window (its pre-hook recorded it), as a literal -#}
-    {%- set found = run_query('select window_start from ' ~ recompute_windows_relation()
-        ~ " where model_name = '" ~ this.identifier ~ "' order by recorded_at desc limit 1") -%}
-    {%- set start = found.rows[0][0] if found.rows | length > 0 else none -%}
-    {%- if start is string -%}
-        {%- set start = modules.datetime.datetime.fromisoformat(start[:19]) -%}
-    {%- endif -%}
-    {%- set window_start = ("cast('" ~ start.strftime('%Y-%m-%d') ~ "' as date)") if start else none -%}
+    {%- set start = latest_build_window(this.identifier) -%}
+    {%- set window_start = date_literal(start) -%}
     {%- set window_filter = (column ~ ' >= ' ~ window_start) if start else '1 = 1' -%}
     {{ return('insert into ' ~ day_totals_relation() ~ '
 select
@@ -273,14 +286,11 @@ left join (
     {%- else -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- if start is string -%}
-        {%- set start = modules.datetime.datetime.fromisoformat(start[:19]) -%}
-    {%- endif -%}
-    {%- set start = start.date() if start.date is defined else start -%}
+    {%- set start = as_datetime(start) -%}
     {%- if truncate_to_week -%}
         {%- set start = start - modules.datetime.timedelta(days=start.weekday()) -%}
     {%- endif -%}
-    {{ return("cast('" ~ start.strftime('%Y-%m-%d') ~ "' as date)") }}
+    {{ return(date_literal(start)) }}
 {% endmacro %}
 
 {% macro replace_window(upstream, column, truncate_to_week=false, also_delete=none) %}

@@ -13,7 +13,7 @@
 {%- set checksum_columns = day_checksum_columns(model_name) if execute else [day_column] -%}
 {#- the latest recompute window's first day, a literal (none: every day is compared) -#}
 {%- set start = test_window_start(model_name) -%}
-{%- set start_day = ("cast('" ~ start.strftime('%Y-%m-%d') ~ "' as date)") if start else none -%}
+{%- set start_day = date_literal(start) -%}
 {%- set boundary_day = add_days(-boundary_days, start_day) if start_day else none %}
 
 with recorded as (
