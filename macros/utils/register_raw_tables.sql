@@ -191,14 +191,17 @@
                     {%- do columns.pop(column.raw_name | lower, none) -%}
                 {%- endif -%}
             {%- endfor -%}
+            {#- a file's name and version are worked out once per file, then joined to its rows #}
             {%- do shape.branches.append({
-                'relation': '(select rows.*, files.size as _file_size, files.last_modified as _file_modified from ' ~ reader ~ ' as rows'
-                    ~ ' left join read_blob(' ~ _sql_list(files) ~ ') as files on rows.filename = files.filename) as raw_rows',
+                'relation': '(select rows.*, files._file_name, files._file_version from ' ~ reader ~ ' as rows'
+                    ~ ' left join (select filename, regexp_replace(filename, \'^.*/\', \'\') as _file_name,'
+                    ~ ' cast(size as varchar) || \'@\' || cast(last_modified as varchar) as _file_version'
+                    ~ ' from read_blob(' ~ _sql_list(files) ~ ')) as files on rows.filename = files.filename) as raw_rows',
                 'columns': columns,
                 'files': files,
                 'files_missing': files_missing,
-                'file_expression': "regexp_replace(raw_rows.filename, '^.*/', '')",
-                'version_expression': "cast(raw_rows._file_size as varchar) || '@' || cast(raw_rows._file_modified as varchar)",
+                'file_expression': "raw_rows._file_name",
+                'version_expression': "raw_rows._file_version",
             }) -%}
         {%- endfor -%}
     {%- endfor -%}

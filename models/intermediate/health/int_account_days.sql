@@ -17,7 +17,7 @@ with score_dates as (
         product_data_start_date
     from {{ ref('int_score_dates') }}
     {%- if is_incremental() %}
-    where score_date >= {{ incremental_recompute_from() }}
+    where score_date >= {{ incremental_recompute_date() }}
     {%- endif %}
 
 ),

@@ -27,7 +27,7 @@ with account_days as (
     from {{ ref('int_account_days') }}
     where is_active
     {%- if is_incremental() %}
-        and score_date >= {{ incremental_recompute_from() }}
+        and score_date >= {{ incremental_recompute_date() }}
     {%- endif %}
 
 ),
@@ -42,7 +42,7 @@ with account_days as (
         {{ signals | join(',\n        ') }}
     from {{ ref(signal_models[category]) }}
     {%- if is_incremental() %}
-    where score_date >= {{ incremental_recompute_from() }}
+    where score_date >= {{ incremental_recompute_date() }}
     {%- endif %}
 
 ),
@@ -154,7 +154,7 @@ signal_percentiles as (
     select
         {%- for signal in all_signals %}
         {{ round_half_up(
-            "max(case when signal_name = '" ~ signal ~ "' then percentile end)", 6
+            "max(case when signal_name = '" ~ signal ~ "' then percentile end)", 6, whole_digits=8
         ) }} as {{ signal }}_percentile,
         {%- endfor %}
         account_id,
@@ -199,7 +199,9 @@ points as (
 
     select
         {%- for signal in all_signals %}
-        {{ round_half_up(signal_points(signal ~ '__scored', signal, 'scored_values'), 4) }}
+        {{ round_half_up(
+            signal_points(signal ~ '__scored', signal, 'scored_values'), 4, whole_digits=8
+        ) }}
             as {{ signal }}_points,
         {%- endfor %}
         scored_values.*
@@ -212,7 +214,7 @@ final as (
 
     select
         {%- for category in health_categories() %}
-        {{ round_half_up(category_score(category), 4) }} as {{ category }}_score,
+        {{ round_half_up(category_score(category), 4, whole_digits=8) }} as {{ category }}_score,
         {%- endfor %}
         points.account_id,
         points.score_date,

@@ -11,7 +11,7 @@ with account_days as (
         days_to_renewal
     from {{ ref('int_account_days') }}
     {%- if is_incremental() %}
-    where score_date >= {{ incremental_recompute_from() }}
+    where score_date >= {{ incremental_recompute_date() }}
     {%- endif %}
 
 ),

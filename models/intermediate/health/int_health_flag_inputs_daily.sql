@@ -53,6 +53,19 @@ adoption as (
 
 ),
 
+-- each day's adoption as of 30 days later: joined on equal days, so a filter on the view's
+-- days reaches this read as well (a join to an earlier day would read every day)
+adoption_30d_ago as (
+
+    select
+        account_id,
+        {{ add_days(30, 'score_date') }} as score_date,
+        features_used_30d,
+        active_team_count
+    from {{ ref('int_adoption_signals_daily') }}
+
+),
+
 support as (
 
     select
@@ -150,10 +163,10 @@ final as (
         on
             health.account_id = flag_signals.account_id
             and health.score_date = flag_signals.score_date
-    left join adoption as adoption_30d_ago
+    left join adoption_30d_ago
         on
             health.account_id = adoption_30d_ago.account_id
-            and adoption_30d_ago.score_date = {{ add_days(-30, 'health.score_date') }}
+            and health.score_date = adoption_30d_ago.score_date
 
 )
 

@@ -13,7 +13,7 @@ with account_days as (
         observed_from_date
     from {{ ref('int_account_days') }}
     {%- if is_incremental() %}
-    where score_date >= {{ incremental_recompute_from() }}
+    where score_date >= {{ incremental_recompute_date() }}
     {%- endif %}
 
 ),
@@ -81,7 +81,7 @@ value_use_days as (
         feature_id,
         max(usage_date) as usage_date
     from feature_use_days
-    where is_core and usage_date < {{ incremental_recompute_from() }}
+    where is_core and usage_date < {{ incremental_recompute_date() }}
     group by account_id, feature_id
     union all
     select
@@ -89,7 +89,7 @@ value_use_days as (
         feature_id,
         usage_date
     from feature_use_days
-    where is_core and usage_date >= {{ incremental_recompute_from() }}
+    where is_core and usage_date >= {{ incremental_recompute_date() }}
     {%- else %}
     select
         account_id,
@@ -240,7 +240,7 @@ advanced_use_days as (
         end as starts_span
     from feature_use_days
     {%- if is_incremental() %}
-    where is_advanced and usage_date >= {{ add_days(-window_days, incremental_recompute_from()) }}
+    where is_advanced and usage_date >= {{ add_days(-window_days, incremental_recompute_date()) }}
     {%- else %}
     where is_advanced
     {%- endif %}
@@ -297,7 +297,7 @@ user_use_days as {{ not_materialized() }} (
         activity_date
     from {{ ref('int_engaged_user_days') }}
     {%- if is_incremental() %}
-    where activity_date >= {{ add_days(-window_days, incremental_recompute_from()) }}
+    where activity_date >= {{ add_days(-window_days, incremental_recompute_date()) }}
     {%- endif %}
 
 ),

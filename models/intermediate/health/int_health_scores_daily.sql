@@ -10,7 +10,7 @@ with category_scores as (
         lifecycle_stage
     from {{ ref('int_category_scores_daily') }}
     {%- if is_incremental() %}
-    where score_date >= {{ incremental_recompute_from() }}
+    where score_date >= {{ incremental_recompute_date() }}
     {%- endif %}
 
 ),
@@ -89,7 +89,9 @@ covered as (
         -- fills; categories without a data source in the deployment do not count
         case
             when {{ available_weight }} > 0
-                then {{ round_half_up('(' ~ present_weight ~ ') / (' ~ available_weight ~ ')', 6) }}
+                then {{ round_half_up(
+                    '(' ~ present_weight ~ ') / (' ~ available_weight ~ ')', 6, whole_digits=8
+                ) }}
             else 0
         end as score_coverage
     from weighted
@@ -141,7 +143,7 @@ scored as (
 
     select
         contributions.*,
-        {{ round_half_up(contribution_sum, 1) }} as computed_health_score
+        {{ round_half_up(contribution_sum, 1, whole_digits=8) }} as computed_health_score
     from contributions
 
 ),

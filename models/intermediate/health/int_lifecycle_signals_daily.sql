@@ -8,7 +8,7 @@ with account_days as (
         account_start_date
     from {{ ref('int_account_days') }}
     {%- if is_incremental() %}
-    where score_date >= {{ incremental_recompute_from() }}
+    where score_date >= {{ incremental_recompute_date() }}
     {%- endif %}
 
 ),

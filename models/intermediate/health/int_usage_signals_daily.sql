@@ -9,7 +9,7 @@ with account_days as (
         observed_from_date
     from {{ ref('int_account_days') }}
     {%- if is_incremental() %}
-    where score_date >= {{ incremental_recompute_from() }}
+    where score_date >= {{ incremental_recompute_date() }}
     {%- endif %}
 
 ),
@@ -23,7 +23,7 @@ engaged_user_days as {{ not_materialized() }} (
         activity_date
     from {{ ref('int_engaged_user_days') }}
     {%- if is_incremental() %}
-    where activity_date >= {{ incremental_recompute_from(2 * window_days) }}
+    where activity_date >= {{ incremental_recompute_date(2 * window_days) }}
     {%- endif %}
 
 ),
@@ -36,7 +36,7 @@ feature_use_days as {{ not_materialized() }} (
         usage_date
     from {{ ref('int_feature_use_days') }}
     {%- if is_incremental() %}
-    where usage_date >= {{ incremental_recompute_from(2 * window_days) }}
+    where usage_date >= {{ incremental_recompute_date(2 * window_days) }}
     {%- endif %}
 
 ),
@@ -50,7 +50,7 @@ earlier_activity as (
         account_id,
         max(activity_date) as last_active_date
     from {{ ref('int_engaged_user_days') }}
-    where activity_date < {{ incremental_recompute_from(2 * window_days) }}
+    where activity_date < {{ incremental_recompute_date(2 * window_days) }}
     group by account_id
 
 ),

@@ -165,7 +165,7 @@ sized as (
     select
         scored.*,
         {%- set score = '100 * scored.readiness_share * (1 + scored.need_share) / 2' %}
-        cast({{ round_half_up(score, 1) }} as decimal(18, 6)) as score_value
+        cast({{ round_half_up(score, 1, whole_digits=8) }} as decimal(18, 6)) as score_value
     from scored
 
 ),
@@ -198,10 +198,11 @@ final as (
         leveled.account_id,
         leveled.score_date,
         {%- for signal in signals %}
-        {{ round_half_up('leveled.' ~ signal ~ '_points', 1) }} as {{ signal }}_points,
+        {{ round_half_up('leveled.' ~ signal ~ '_points', 1, whole_digits=8) }}
+            as {{ signal }}_points,
         {%- endfor %}
-        {{ round_half_up('leveled.readiness_share', 3) }} as expansion_readiness,
-        {{ round_half_up('leveled.need_share', 3) }} as expansion_need,
+        {{ round_half_up('leveled.readiness_share', 3, whole_digits=8) }} as expansion_readiness,
+        {{ round_half_up('leveled.need_share', 3, whole_digits=8) }} as expansion_need,
         cast(leveled.score_value as double) as expansion_score,
         leveled.expansion_level,
         leveled.expansion_level_label,

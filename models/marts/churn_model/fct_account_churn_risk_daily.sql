@@ -6,8 +6,11 @@
     incremental run also recomputes the days whose version changed since they were stored. -#}
 {%- set features = var('churn_model_features') -%}
 
-with
 {%- if is_incremental() %}
+{#- The first day this run recomputes, worked out before the model runs and given to it as a
+    date literal, so the filter reaches the tables under the inputs view. -#}
+{%- set recompute_query %}
+with
 -- The scorecard's versions now, and the first day whose stored probability came from a
 -- version that changed since (trained again from corrected rows, or with other settings) or
 -- that a new version now covers: history is recomputed from there, not only the last days.
@@ -64,79 +67,87 @@ recompute as (
             else lookback.lookback_from
         end as recompute_from
     from (select min(stale_from) as stale_from from stale) as stale_days
-    cross join (select {{ incremental_recompute_from() }} as lookback_from) as lookback
+    cross join (select {{ incremental_recompute_date() }} as lookback_from) as lookback
 
-),
+)
 
+select recompute_from from recompute
+{%- endset %}
+{#- none: the table holds no day yet, so every day is computed -#}
+{%- set found = run_query(recompute_query) if execute else none %}
+{%- set first_day = found.columns[0].values()[0] if found else none %}
+{%- set recompute_from = date_literal(as_datetime(first_day)) %}
 {%- endif %}
+
+with
 
 inputs as (
 
     select * from {{ ref('int_churn_model_inputs_daily') }}
-    {%- if is_incremental() %}
-    where score_date >= (select recompute_from from recompute)
+    {%- if is_incremental() and recompute_from is not none %}
+    where score_date >= {{ recompute_from }}
     {%- endif %}
 
 ),
 
-contributions as (
+scored as (
 
-    {{ churn_model_contributions(
+    {{ churn_model_points(
         'inputs', ['account_id', 'score_date'], 'score_date', features, ['churn_model']
     ) }}
 
 ),
 
-log_odds as (
+-- the three features adding the most to the risk (points above 0), highest points first and
+-- ties by feature name: each pick is the highest points among the features not yet picked
+{%- for rank in [1, 2, 3] %}
+
+factor_{{ rank }} as (
 
     select
-        account_id,
-        score_date,
-        max(model_version) as model_version,
-        sum(points) as churn_log_odds
-    from contributions
-    group by account_id, score_date
+        {{ churn_model_factor_points(rank, features) }} as risk_factor_{{ rank }}_points,
+        {{ 'factor_' ~ (rank - 1) ~ '_picked' if rank > 1 else 'scored' }}.*
+    from {{ 'factor_' ~ (rank - 1) ~ '_picked' if rank > 1 else 'scored' }}
 
 ),
 
-factors_ranked as (
+factor_{{ rank }}_named as (
 
     select
-        account_id,
-        score_date,
-        feature_name,
-        feature_value,
-        points,
-        row_number() over (
-            partition by account_id, score_date
-            order by points desc, feature_name asc
-        ) as factor_rank
-    from contributions
-    where feature_name != '(intercept)' and points > 0
+        {{ churn_model_factor_name(rank, features) }} as risk_factor_{{ rank }},
+        factor_{{ rank }}.*
+    from factor_{{ rank }}
 
 ),
+
+factor_{{ rank }}_picked as (
+
+    select
+        {{ churn_model_factor_value(rank, features, 'factor_' ~ rank ~ '_named') }}
+            as risk_factor_{{ rank }}_value,
+        factor_{{ rank }}_named.*
+    from factor_{{ rank }}_named
+
+),
+{%- endfor %}
 
 factors as (
 
     select
-        account_id,
-        score_date,
+        factor_3_picked.account_id,
+        factor_3_picked.score_date,
+        factor_3_picked.model_version,
+        {{ churn_model_log_odds('factor_3_picked', features) }} as churn_log_odds,
         {%- for rank in [1, 2, 3] %}
-        max(case when factor_rank = {{ rank }} then feature_name end) as risk_factor_{{ rank }},
-        max(case when factor_rank = {{ rank }} then points end) as risk_factor_{{ rank }}_points,
-        max(case when factor_rank = {{ rank }} then feature_value end)
-            as risk_factor_{{ rank }}_value,
+        factor_3_picked.risk_factor_{{ rank }},
+        factor_3_picked.risk_factor_{{ rank }}_points,
+        factor_3_picked.risk_factor_{{ rank }}_value,
         {%- endfor %}
-        {{ dbt.listagg(
-            "feature_name || ' = ' || coalesce(cast(cast(round(feature_value, 2) as decimal(20, 2)) as "
-            ~ dbt.type_string() ~ "), 'none') || ' (+' || cast(cast(round(points, 2) as decimal(10, 2)) as "
-            ~ dbt.type_string() ~ ") || ')'",
-            "'; '",
-            "order by factor_rank",
-        ) }} as risk_factors
-    from factors_ranked
-    where factor_rank <= 3
-    group by account_id, score_date
+        {{ churn_model_factor_text(1, 'factor_3_picked') }}
+        || coalesce('; ' || {{ churn_model_factor_text(2, 'factor_3_picked') }}, '')
+        || coalesce('; ' || {{ churn_model_factor_text(3, 'factor_3_picked') }}, '')
+            as risk_factors
+    from factor_3_picked
 
 ),
 
@@ -157,14 +168,20 @@ probabilities as (
         inputs.account_id,
         inputs.score_date,
         inputs.segment,
-        log_odds.model_version,
-        log_odds.churn_log_odds,
-        1.0 / (1.0 + exp(-log_odds.churn_log_odds)) as churn_probability_90d
+        factors.model_version,
+        factors.churn_log_odds,
+        1.0 / (1.0 + exp(-factors.churn_log_odds)) as churn_probability_90d,
+        {%- for rank in [1, 2, 3] %}
+        factors.risk_factor_{{ rank }},
+        factors.risk_factor_{{ rank }}_points,
+        factors.risk_factor_{{ rank }}_value,
+        {%- endfor %}
+        factors.risk_factors
     from inputs
-    left join log_odds
+    left join factors
         on
-            inputs.account_id = log_odds.account_id
-            and inputs.score_date = log_odds.score_date
+            inputs.account_id = factors.account_id
+            and inputs.score_date = factors.score_date
 
 ),
 
@@ -183,21 +200,18 @@ final as (
         levels.risk_level as churn_risk_level,
         cast(levels.level_rank as integer) as churn_risk_level_rank,
         {%- for rank in [1, 2, 3] %}
-        factors.risk_factor_{{ rank }},
-        cast(factors.risk_factor_{{ rank }}_points as double) as risk_factor_{{ rank }}_points,
-        cast(factors.risk_factor_{{ rank }}_value as double) as risk_factor_{{ rank }}_value,
+        probabilities.risk_factor_{{ rank }},
+        cast(probabilities.risk_factor_{{ rank }}_points as double)
+            as risk_factor_{{ rank }}_points,
+        cast(probabilities.risk_factor_{{ rank }}_value as double) as risk_factor_{{ rank }}_value,
         {%- endfor %}
-        cast(factors.risk_factors as {{ dbt.type_string() }}) as risk_factors,
+        cast(probabilities.risk_factors as {{ dbt.type_string() }}) as risk_factors,
         probabilities.score_date
     from probabilities
     left join levels
         on
             probabilities.churn_probability_90d >= levels.min_probability
             and probabilities.churn_probability_90d < levels.max_probability
-    left join factors
-        on
-            probabilities.account_id = factors.account_id
-            and probabilities.score_date = factors.score_date
     left join {{ ref('rpt_churn_model_scorecard') }} as versions_applied
         on
             probabilities.model_version = versions_applied.model_version

@@ -9,9 +9,9 @@ with observations as (
 
 ),
 
-contributions as (
+scored_rows as (
 
-    {{ churn_model_contributions(
+    {{ churn_model_points(
         'observations', ['account_id', 'as_of_date'], 'as_of_date', churn_model_features(),
         ['churn_model', 'health_score', 'key_events_30d']
     ) }}
@@ -21,13 +21,12 @@ contributions as (
 log_odds as (
 
     select
-        account_id,
-        as_of_date,
-        model_name,
-        max(model_version) as model_version,
-        sum(points) as churn_log_odds
-    from contributions
-    group by account_id, as_of_date, model_name
+        scored_rows.account_id,
+        scored_rows.as_of_date,
+        scored_rows.model_name,
+        scored_rows.model_version,
+        {{ churn_model_log_odds('scored_rows', churn_model_features()) }} as churn_log_odds
+    from scored_rows
 
 ),
 

@@ -2,7 +2,7 @@
     Incremental runs recompute the days from incremental_lookback_days before the last
     scored day onwards (late-arriving data), reading the scores 30 days earlier back from
     this table. -#}
-{%- set recompute_from = incremental_recompute_from() -%}
+{%- set recompute_from = incremental_recompute_date() if is_incremental() else none -%}
 
 with scores as (
 
@@ -100,7 +100,7 @@ changed as (
         overridden.*,
         account_days.days_to_renewal,
         {{ round_half_up(
-            'overridden.computed_health_score - score_30d_ago.computed_health_score', 1
+            'overridden.computed_health_score - score_30d_ago.computed_health_score', 1, whole_digits=8
         ) }} as score_change_30d
     from overridden
     inner join account_days
@@ -153,10 +153,11 @@ final as (
         cast(trended.score_change_30d as double) as score_change_30d,
         cast(trended.score_coverage as double) as score_coverage,
         {%- for category in health_categories() %}
-        {{ round_half_up('trended.' ~ category ~ '_score', 1) }} as {{ category }}_score,
-        {{ round_half_up('trended.' ~ category ~ '_effective_weight', 4) }}
+        {{ round_half_up('trended.' ~ category ~ '_score', 1, whole_digits=8) }}
+            as {{ category }}_score,
+        {{ round_half_up('trended.' ~ category ~ '_effective_weight', 4, whole_digits=8) }}
             as {{ category }}_weight,
-        {{ round_half_up('trended.' ~ category ~ '_contribution', 2) }}
+        {{ round_half_up('trended.' ~ category ~ '_contribution', 2, whole_digits=8) }}
             as {{ category }}_contribution,
         {%- endfor %}
         cast(trended.days_to_renewal as integer) as days_to_renewal,

@@ -4,15 +4,17 @@
 For each size (presets S, M, L, or --accounts/--days) it:
 
 1. generates the raw extract and the next day's delivery once (cached under --cache);
-2. measures the floor: one DuckDB pass that reads every raw file, touching every column;
+2. measures the floors: one DuckDB pass that reads every raw file, touching every column,
+   and the typed floor, the same pass casting every column to its contract type;
 3. runs a full ``dbt build`` into a new warehouse file;
 4. appends the next day (new part files for the streamed tables, new snapshots of the
    others) and runs ``dbt build`` again, which updates the incremental models;
 5. with --compare (the default for S and custom sizes), builds a full refresh of the
    appended data into a second file and compares every mart table row for row;
 
-recording wall time, peak RSS of the whole process tree, rows per mart, account-days scored
-per second and dbt's slowest models. Results go to <cache>/results/<size>.json and, with
+recording wall time, peak RSS of the whole process tree, the most DuckDB had spilled to its
+temporary folder at once, rows per mart, account-days scored per second and dbt's slowest
+models. Results go to <cache>/results/<size>.json and, with
 --docs, into docs/benchmarks.md. Exit status 1 when a build fails or the comparison finds
 a difference.
 """
@@ -47,10 +49,13 @@ INTRO = """
 Figures from `customer-health bench` (see docs/performance.md). Each size is generated
 once (seed 42), then measured: a full `dbt build` into a new DuckDB file, the next day
 appended (new part files for the two streamed tables, new snapshots of the others) and
-`dbt build` again, and the floor, one DuckDB pass that reads every raw Parquet file and
-touches every column. Peak RSS is the resident memory of the whole process tree, sampled
-every 0.1 s. An account-day is one row of `fct_account_health_daily`; the incremental run
-counts the new day's. Goals are those of the 2-core, 24 GB reference machine.
+`dbt build` again, and two floors: one DuckDB pass that reads every raw Parquet file and
+touches every column, and the typed floor, the same pass casting every column to its
+contract type (integers, decimals, dates, timestamps, booleans). Peak RSS is the resident
+memory of the whole process tree and peak spill the most bytes in DuckDB's temporary folder
+at once, both sampled every 0.1 s. An account-day is one row of `fct_account_health_daily`;
+the incremental run counts the new day's. Goals are those of the 2-core, 24 GB reference
+machine.
 """
 
 console = Console(stderr=True)
@@ -117,6 +122,11 @@ def dbt_env(
     )
 
 
+def spill_folder(db_path: Path) -> Path:
+    """Where DuckDB spills for a database file: `<database file>.tmp` beside it."""
+    return db_path.with_name(db_path.name + ".tmp")
+
+
 def dbt_build(
     run: Path,
     label: str,
@@ -124,10 +134,12 @@ def dbt_build(
     project_dir: Path,
     *extra: str,
     parsed_in: Path | None = None,
+    spill_dir: Path | None = None,
 ) -> tuple[Measured, Path]:
     """One measured ``dbt build --selector daily`` (the scheduled run); returns the
     measurement and its target folder. ``parsed_in``: the target folder of an earlier build
-    of the same project, whose parse dbt reuses, as a scheduled run in one folder does."""
+    of the same project, whose parse dbt reuses, as a scheduled run in one folder does.
+    ``spill_dir``: DuckDB's temporary folder, whose peak size is measured."""
     target = run / f"target-{label}"
     if parsed_in is not None and (parsed_in / PARTIAL_PARSE).is_file():
         target.mkdir(parents=True, exist_ok=True)
@@ -144,7 +156,7 @@ def dbt_build(
         str(run / f"logs-{label}"),
         *extra,
     ]
-    measured = run_measured(command, env, project_dir, run / f"{label}.log")
+    measured = run_measured(command, env, project_dir, run / f"{label}.log", spill_dir)
     return measured, target
 
 
@@ -156,6 +168,7 @@ def build_summary(
     return {
         "seconds": round(measured.seconds, 2),
         "peak_rss_bytes": measured.peak_rss_bytes,
+        "peak_spill_bytes": measured.peak_spill_bytes,
         "account_days": mart_rows[warehouse.SCORES_MART] if account_days is None else account_days,
         "mart_rows": mart_rows,
         "slowest_models": [[n, round(s, 2)] for n, s in warehouse.slowest_models(target)],
@@ -215,7 +228,9 @@ def bench(preset: Preset, args: argparse.Namespace) -> dict[str, Any]:
         "failed": None,
     }
     console.print(f"[bold]{preset.name}[/]: full build")
-    measured, target = dbt_build(run, "full", env, args.project_dir)
+    measured, target = dbt_build(
+        run, "full", env, args.project_dir, spill_dir=spill_folder(db_path)
+    )
     result["failed"] = build_failure(measured, target, "full", run)
     if result["failed"]:
         return result
@@ -226,7 +241,14 @@ def bench(preset: Preset, args: argparse.Namespace) -> dict[str, Any]:
 
     delivered = rawdata.append_next_day(cache, raw)
     console.print(f"[bold]{preset.name}[/]: incremental build of {delivered}")
-    measured, target = dbt_build(run, "incremental", env, args.project_dir, parsed_in=target)
+    measured, target = dbt_build(
+        run,
+        "incremental",
+        env,
+        args.project_dir,
+        parsed_in=target,
+        spill_dir=spill_folder(db_path),
+    )
     result["failed"] = build_failure(measured, target, "incremental", run)
     if result["failed"]:
         return result

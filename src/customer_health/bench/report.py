@@ -47,6 +47,16 @@ def _gb(value: int | None) -> str:
     return "-" if value is None else f"{value / GB:.2f} GB"
 
 
+def _ratio(numerator: float | None, denominator: float | None) -> str:
+    if numerator is None or not denominator:
+        return "-"
+    return (
+        f"{numerator / denominator:.0f}x"
+        if numerator >= 10 * denominator
+        else (f"{numerator / denominator:.1f}x")
+    )
+
+
 def _goal(measured: float | None, target: float | None, fmt: str) -> str:
     if target is None:
         return "-"
@@ -105,12 +115,17 @@ def size_section(result: dict[str, Any]) -> list[str]:
         f"| peak RSS (process tree) | {_gb(full['peak_rss_bytes'])} | "
         f"{_gb(incr['peak_rss_bytes']) if incr else '-'} | "
         f"{_goal(peak_gb, targets['peak_rss_gb'], '{:.0f} GB')} |",
+        f"| peak spill (DuckDB's temporary files) | {_gb(full.get('peak_spill_bytes'))} | "
+        f"{_gb(incr.get('peak_spill_bytes')) if incr else '-'} | |",
         f"| account-days scored | {full['account_days']:,} | {incr_days} | |",
         f"| account-days per second | {full['account_days'] / full['seconds']:,.0f} | "
         f"{incr_rate} | |",
         f"| floor (one pass over the raw files) | {_secs(floor['seconds'])} | | |",
+        f"| typed floor (the pass casting every column to its contract type) | "
+        f"{_secs(floor.get('typed_seconds'))} | | |",
         f"| full build / floor | {ratio:.1f}x | | "
         f"{_goal(ratio, targets['floor_ratio'], '{:.0f}x')} |",
+        f"| full build / typed floor | {_ratio(full['seconds'], floor.get('typed_seconds'))} | | |",
     ]
     if result.get("failed"):
         failed = result["failed"]
@@ -158,23 +173,29 @@ def render(results: list[dict[str, Any]], intro: str) -> str:
         "",
         "## Summary",
         "",
-        "| size | accounts x days | full build | incremental day | peak RSS | full / floor |",
-        "|---|---|---:|---:|---:|---:|",
+        "| size | accounts x days | full build | incremental day | peak RSS | peak spill "
+        "| full / floor | full / typed floor |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         if not r.get("full"):
             failed = r["failed"]
             lines.append(
                 f"| {r['name']} | {r['accounts']:,} x {r['days']} | failed after "
-                f"{_secs(failed['seconds'])} | - | {_gb(failed['peak_rss_bytes'])} | - |"
+                f"{_secs(failed['seconds'])} | - | {_gb(failed['peak_rss_bytes'])} | - | - | - |"
             )
             continue
         incr = r.get("incremental")
         peak = max(r["full"]["peak_rss_bytes"], incr["peak_rss_bytes"] if incr else 0)
-        ratio = r["full"]["seconds"] / r["floor"]["seconds"]
+        spill = max(
+            r["full"].get("peak_spill_bytes") or 0,
+            (incr.get("peak_spill_bytes") or 0) if incr else 0,
+        )
         lines.append(
             f"| {r['name']} | {r['accounts']:,} x {r['days']} | {_secs(r['full']['seconds'])} | "
-            f"{_secs(incr['seconds']) if incr else '-'} | {_gb(peak)} | {ratio:.1f}x |"
+            f"{_secs(incr['seconds']) if incr else '-'} | {_gb(peak)} | {_gb(spill)} "
+            f"| {_ratio(r['full']['seconds'], r['floor']['seconds'])} "
+            f"| {_ratio(r['full']['seconds'], r['floor'].get('typed_seconds'))} |"
         )
     lines += ["", "## Sizes", ""]
     for r in results:

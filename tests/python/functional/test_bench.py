@@ -8,11 +8,15 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from customer_health.bench import report
+from customer_health.bench.floor import floor_query, measure_floor
 from customer_health.bench.presets import PRESETS
 from customer_health.bench.warehouse import Relation, differing_rows
+from customer_health.generator.contract import TABLES_BY_NAME
 
 REPO = Path(__file__).resolve().parents[3]
 BENCH = ["-m", "customer_health", "bench"]
@@ -55,6 +59,11 @@ def test_bench_appends_a_day_and_the_incremental_marts_equal_a_full_refresh(
     manifest = json.loads((tmp_path / "60x120" / "raw" / "_manifest.json").read_text())
     assert floor["rows"] == sum(manifest["row_counts"].values())
     assert 0 < floor["seconds"] < full["seconds"]
+    # The typed floor cast the typed columns: nearly every value is of its type (the
+    # generator's defects are a small share), and none of the text columns was counted.
+    assert 0 < floor["typed_seconds"] < full["seconds"]
+    assert 0 < floor["typed_values"] < floor["values"]
+    assert full["peak_spill_bytes"] >= 0
     # Measurements are real: the build's process tree held more than the interpreter alone.
     assert full["peak_rss_bytes"] > 100 * 1024**2
     assert full["slowest_models"]
@@ -85,10 +94,11 @@ def test_comparison_counts_rows_that_differ_both_ways(tmp_path: Path) -> None:
 
 
 def test_report_marks_goals_met_and_missed() -> None:
-    def run(seconds: float, rss_gb: float) -> dict[str, object]:
+    def run(seconds: float, rss_gb: float, spill_gb: float | None = None) -> dict[str, object]:
         return {
             "seconds": seconds,
             "peak_rss_bytes": int(rss_gb * 1024**3),
+            "peak_spill_bytes": None if spill_gb is None else int(spill_gb * 1024**3),
             "account_days": 1000,
             "mart_rows": {"fct_account_health_daily": 1000},
             "slowest_models": [["int_usage_signals_daily", 12.5]],
@@ -101,8 +111,15 @@ def test_report_marks_goals_met_and_missed() -> None:
         "measured_at": "2026-11-22 10:00 UTC",
         "machine": report.machine(),
         "targets": {"full_build_s": 180, "incremental_s": 20, "peak_rss_gb": 4, "floor_ratio": 5},
-        "floor": {"seconds": 10.0, "rows": 5, "files": 3, "bytes_on_disk": 2048, "values": 9},
-        "full": run(150.0, 3.0),
+        "floor": {
+            "seconds": 10.0,
+            "typed_seconds": 25.0,
+            "rows": 5,
+            "files": 3,
+            "bytes_on_disk": 2048,
+            "values": 9,
+        },
+        "full": run(150.0, 3.0, 0.5),
         "incremental": run(25.0, 1.0),
         "comparison": {"fct_account_health_daily": 0},
     }
@@ -112,6 +129,11 @@ def test_report_marks_goals_met_and_missed() -> None:
     assert "met (goal 4 GB)" in text
     assert "15.0x" in text
     assert "missed (goal 5x)" in text
+    # the typed floor and the full build's ratio to it; the spill each build peaked at
+    assert "| typed floor (the pass casting every column to its contract type) | 25.0 s |" in text
+    assert "| full build / typed floor | 6.0x |" in text
+    assert "| peak spill (DuckDB's temporary files) | 0.50 GB | - |" in text
+    assert "| 0.50 GB | 15x | 6.0x |" in text
     assert "all 1 mart tables equal a full refresh" in text
     assert PRESETS["L"].accounts == 100_000
     assert PRESETS["L"].days == 730
@@ -131,3 +153,43 @@ def test_a_failed_build_is_recorded_and_reported(tmp_path: Path) -> None:
     text = report.render([result], "intro")
     assert "**The full build failed**" in text
     assert "| 60x120 | 60 x 120 | failed after" in text
+
+
+def test_the_typed_floor_casts_each_typed_column_to_its_contract_type(tmp_path: Path) -> None:
+    """Values the cast takes count; ids stay text and are not counted. The cast is DuckDB's
+    plain try_cast, the least any typing costs: staging's strict checks (no rounding of
+    `12.6` to an integer, exact formats) cost more, which is what the ratio shows."""
+    folder = tmp_path / "user_activity_daily"
+    folder.mkdir()
+    path = folder / "part-00000.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "user_id": ["u1", "u2", "u3"],
+                "account_id": ["a1", "a1", "a2"],
+                "activity_date": ["2024-01-05", "2024-13-01", "2024-01-06"],
+                "sessions": ["3", "three", None],
+                "active_minutes": ["10", "x", "7"],
+                "key_events": ["1", "2", "3"],
+                "_loaded_at": ["2024-01-06T01:00:00Z", "2024-01-06", "soon"],
+            }
+        ),
+        path,
+    )
+    files = {"user_activity_daily": [path]}
+    query = floor_query(files, TABLES_BY_NAME)
+    assert "try_cast(sessions as bigint)" in query
+    assert "try_cast(_loaded_at as timestamptz)" in query
+    assert "try_cast(user_id" not in query
+    with duckdb.connect() as con:
+        rows, chars, typed = con.execute(query).fetchone() or ()
+    assert rows == 3
+    # the ids' text: u1 u2 u3 a1 a1 a2
+    assert chars == 12
+    # dates 2 + sessions 1 + minutes 2 + key events 3 + load times 2
+    assert typed == 10
+    floor = measure_floor(files, "1GB")
+    assert floor.rows == 3
+    assert floor.typed_values == 10
+    assert floor.typed_seconds is not None
+    assert floor.typed_seconds > 0

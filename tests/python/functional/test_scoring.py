@@ -300,6 +300,12 @@ CONFIG_BREAKS = {
         "red_flag,licence_waste,",
         "assert_csm_plays_name_existing_triggers",
     ),
+    "points_above_the_cap": (
+        "health_scoring_rules.csv",
+        "usage,active_day_rate,cohort_percentile,0.1,0.9,10,",
+        "usage,active_day_rate,cohort_percentile,0.1,0.9,1001,",
+        "scoring_rule_points_within_0_to_1000",
+    ),
     "rule_for_an_unknown_signal": (
         "health_scoring_rules.csv",
         "usage,usage_trend_rate,",
