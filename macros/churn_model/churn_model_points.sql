@@ -4,7 +4,7 @@
         `date_column` (the latest version dated on or before it). Per feature it gives
         `<feature>__value` (the value as a double) and `<feature>__points` (the points of
         the bin the value falls in; null when the version has no bin for it: the feature
-        adds nothing), and `churn_log_odds`: the intercept plus every feature's points.
+        adds nothing), and `intercept_points`; macro churn_model_log_odds adds them up.
         Keys without a version in force have no rows.
         The scorecard is pivoted to one row per version (macro churn_model_version_bins), so
         each row of `relation` is read once and scored by column expressions: no row per
@@ -77,7 +77,6 @@
         model_name,
         model_version,
         lead(model_version) over (partition by model_name order by model_version) as next_version,
-        max(case when feature_name = '(intercept)' then points end) as intercept_points,
         {%- for feature in features %}
         {%- set is_feature = "feature_name = '" ~ feature ~ "'" %}
         max(case when {{ is_feature }} and is_missing_bin then points end)
@@ -90,7 +89,7 @@
         max(case when {{ in_slot }} then points end) as {{ feature }}__points_{{ slot }},
         {%- endfor %}
         {%- endfor %}
-        count(*) as scorecard_rows
+        max(case when feature_name = '(intercept)' then points end) as intercept_points
     from {{ ref('rpt_churn_model_scorecard') }}
     where model_name in ({{ "'" ~ model_names | join("', '") ~ "'" }})
     group by model_name, model_version

@@ -30,5 +30,5 @@
     {%- if value is none -%}
         {{ return(incremental_recompute_from(extra_days, date_column, announce)) }}
     {%- endif -%}
-    {{ return("cast('" ~ value.strftime('%Y-%m-%d') ~ "' as date)") }}
+    {{ return(date_literal(value)) }}
 {% endmacro %}

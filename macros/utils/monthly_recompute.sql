@@ -4,9 +4,10 @@
 {% endmacro %}
 
 {% macro create_monthly_keys_statement() %}
+    {#- (not on Spark, which records no key) -#}
     {{ return('create table if not exists ' ~ monthly_keys_relation() ~ ' (model_name '
         ~ dbt.type_string() ~ ', monthly_key ' ~ dbt.type_string() ~ ', recorded_at '
-        ~ dbt.type_timestamp() ~ ')' ~ (' using parquet' if target.type == 'spark' else '')) }}
+        ~ dbt.type_timestamp() ~ ')') }}
 {% endmacro %}
 
 {% macro monthly_select(final_cte) %}

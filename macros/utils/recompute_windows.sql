@@ -36,15 +36,14 @@
     {%- if target.type == 'spark' -%}
         {{ return([]) }}
     {%- endif -%}
-    {%- set table_suffix = ' using parquet' if target.type == 'spark' else '' -%}
     {%- set text = dbt.type_string() -%}
     {%- set statements = [
         'create table if not exists ' ~ recompute_windows_relation() ~ ' (model_name ' ~ text
             ~ ', window_column ' ~ text ~ ', window_start ' ~ dbt.type_timestamp()
-            ~ ', recorded_at ' ~ dbt.type_timestamp() ~ ')' ~ table_suffix,
+            ~ ', recorded_at ' ~ dbt.type_timestamp() ~ ')',
         'create table if not exists ' ~ day_totals_relation() ~ ' (model_name ' ~ text
             ~ ', day date, row_count ' ~ dbt.type_bigint() ~ ', row_checksum ' ~ dbt.type_bigint()
-            ~ ', recorded_at ' ~ dbt.type_timestamp() ~ ')' ~ table_suffix,
+            ~ ', recorded_at ' ~ dbt.type_timestamp() ~ ')',
     ] -%}
     {#- the latest build's window of each model; no row (every row is checked) in a full check -#}
     {%- do statements.append('create or replace view ' ~ test_windows_relation() ~ ' as
@@ -162,7 +161,7 @@ where build_rank = 1 and window_start is not null and ' ~ ('1 = 0' if is_full_ch
     {#- this build's window (its pre-hook recorded it), as a literal -#}
     {%- set start = latest_build_window(this.identifier) -%}
     {%- set window_start = date_literal(start) -%}
-    {%- set window_filter = (column ~ ' >= ' ~ window_start) if start else '1 = 1' -%}
+    {%- set rewritten = window_filter(column, window_start) -%}
     {{ return('insert into ' ~ day_totals_relation() ~ '
 select
     ' ~ "'" ~ this.identifier ~ "'" ~ ',
@@ -171,7 +170,7 @@ select
     coalesce(totals.row_checksum, 0),
     ' ~ dbt.current_timestamp() ~ '
 from (
-    select ' ~ column ~ ' as day from ' ~ this ~ ' where ' ~ window_filter ~ '
+    select ' ~ column ~ ' as day from ' ~ this ~ ' where ' ~ rewritten ~ '
     union
     select day from ' ~ day_totals_relation() ~ " where model_name = '" ~ this.identifier ~ "'"
         ~ (' and day >= ' ~ window_start if start else '') ~ '
@@ -182,7 +181,7 @@ left join (
         count(*) as row_count,
         ' ~ row_checksum(checksum_columns) ~ ' as row_checksum
     from ' ~ this ~ '
-    where ' ~ window_filter ~ '
+    where ' ~ rewritten ~ '
     group by ' ~ column ~ '
 ) as totals
     on days.day = totals.day') }}

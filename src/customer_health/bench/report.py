@@ -50,11 +50,7 @@ def _gb(value: int | None) -> str:
 def _ratio(numerator: float | None, denominator: float | None) -> str:
     if numerator is None or not denominator:
         return "-"
-    return (
-        f"{numerator / denominator:.0f}x"
-        if numerator >= 10 * denominator
-        else (f"{numerator / denominator:.1f}x")
-    )
+    return f"{numerator / denominator:.1f}x"
 
 
 def _goal(measured: float | None, target: float | None, fmt: str) -> str:
@@ -123,7 +119,7 @@ def size_section(result: dict[str, Any]) -> list[str]:
         f"| floor (one pass over the raw files) | {_secs(floor['seconds'])} | | |",
         f"| typed floor (the pass casting every column to its contract type) | "
         f"{_secs(floor.get('typed_seconds'))} | | |",
-        f"| full build / floor | {ratio:.1f}x | | "
+        f"| full build / floor | {_ratio(full['seconds'], floor['seconds'])} | | "
         f"{_goal(ratio, targets['floor_ratio'], '{:.0f}x')} |",
         f"| full build / typed floor | {_ratio(full['seconds'], floor.get('typed_seconds'))} | | |",
     ]

@@ -133,7 +133,7 @@ def test_report_marks_goals_met_and_missed() -> None:
     assert "| typed floor (the pass casting every column to its contract type) | 25.0 s |" in text
     assert "| full build / typed floor | 6.0x |" in text
     assert "| peak spill (DuckDB's temporary files) | 0.50 GB | - |" in text
-    assert "| 0.50 GB | 15x | 6.0x |" in text
+    assert "| 0.50 GB | 15.0x | 6.0x |" in text
     assert "all 1 mart tables equal a full refresh" in text
     assert PRESETS["L"].accounts == 100_000
     assert PRESETS["L"].days == 730
