@@ -95,7 +95,7 @@
     {%- set partition_column = partition_columns[0] -%}
 {%- endif -%}
 {%- if incremental_run -%}
-    {%- do _check_loaded_files_exist(source_relation) -%}
+    {%- set plan = _incremental_plan(source_relation, columns, key_columns, parents, partition_column) -%}
     {%- set source_rows_sql = 'incremental_rows' -%}
 {%- else -%}
     {%- set source_rows_sql = source_relation -%}
@@ -112,30 +112,15 @@ with
 
 parent_{{ column_name }} as (
 
-    {#- every parent key, whether one of its rows was accepted, and (accounts) the creation day #}
-    select
-        {{ column_name }} as parent_key,
-        max(case when rejection_reason is null then 1 else 0 end) as parent_accepted
-        {%- if column_name == 'account_id' %},
-        min(case when rejection_reason is null then cast(created_at as date) end) as parent_created_date
-        {%- endif %}
-    from {{ relation }}
-    where {{ column_name }} is not null
-    group by {{ column_name }}
+    {{ _parent_keys(column_name, relation) }}
 
 ),
 {%- endfor %}
 {%- if incremental_run %}
 
-staged_files as (
-
-    select distinct source_file from {{ this }}
-
-),
-
 incremental_rows as (
 
-    {{ _incremental_raw_rows(source_relation, columns, key_columns, key_hash, parents, partition_column) }}
+    {{ _incremental_raw_rows(source_relation, columns, key_columns, key_hash, parents, plan, partition_column) }}
 
 ),
 {%- endif %}
@@ -247,6 +232,20 @@ select * from final
     {%- endif -%}
 {% endmacro %}
 
+{% macro _parent_keys(column_name, relation) %}
+    {#- Every key of a parent table (`relation`, a base model keyed by `column_name`),
+        whether one of its rows was accepted, and (accounts) the creation day. -#}
+    select
+        {{ column_name }} as parent_key,
+        max(case when rejection_reason is null then 1 else 0 end) as parent_accepted
+        {%- if column_name == 'account_id' %},
+        min(case when rejection_reason is null then cast(created_at as date) end) as parent_created_date
+        {%- endif %}
+    from {{ relation }}
+    where {{ column_name }} is not null
+    group by {{ column_name }}
+{% endmacro %}
+
 {% macro _checked_raw_rows(columns, checks, parents, rows_sql, by_file=false) %}
     {#- Typed values, raw text and the first row-level rule broken, for the raw rows that
         `rows_sql` selects; the CTEs `parent_<column>` of `parents` must be in scope, and
@@ -291,14 +290,14 @@ select * from final
     {%- endfor %}
 {% endmacro %}
 
-{% macro _incremental_raw_rows(source_relation, columns, key_columns, key_hash, parents, partition_column=none) %}
+{% macro _incremental_raw_rows(source_relation, columns, key_columns, key_hash, parents, plan, partition_column=none) %}
     {#- The raw rows an incremental run of an append-only table re-stages, with their file
         (`_source_file`, `_source_file_version`): every row of a file not staged before, and
-        every row, from any file, of a key that has a row in such a file, a row loaded within
-        `incremental_lookback_days` of the newest staged load (a file that grew), or a staged
-        row whose parent (`parents`) changed: became known, unknown, accepted or quarantined,
-        or (accounts) moved its creation day across the row's event time. The CTEs
-        `staged_files` and `parent_<column>` of `parents` must be in scope.
+        every row, from any file, of a key that has a row in such a file or a staged row
+        whose parent (`parents`) changed: became known, unknown, accepted or quarantined, or
+        (accounts) moved its creation day across the row's event time. Only the files that
+        `plan` (from _incremental_plan) names are read: the new files, and the staged files
+        holding a row of such a key. The CTEs `parent_<column>` of `parents` must be in scope.
         Rows of a key are always re-staged together, so duplicates are ranked across files.
         Keyed replacement (delete+insert, `partition_column` none): the run's rows replace
         the staged rows of their keys; rows with an empty key come only from new files.
@@ -306,8 +305,6 @@ select * from final
         re-stages every raw row of each affected value of that column, and every row where
         it is empty, so each partition it writes is whole. -#}
     {%- set typed_key = key_columns | map(attribute='name') | list -%}
-    {%- set loaded_at_column = (columns | selectattr('name', 'equalto', 'loaded_at') | list)[0] -%}
-    {%- set event_columns = columns | selectattr('event_time') | list -%}
     {%- set key_present -%}
         {%- for column in key_columns -%}
             {{ cast_raw_value(column) }} is not null{{ ' and ' if not loop.last }}
@@ -320,91 +317,197 @@ select * from final
         {%- set replaced = cast_raw_value(partition_column) -%}
         {%- set staged_replaced = 'staged.' ~ partition_column.name -%}
     {%- endif -%}
+    {%- set new_files = _file_filter('source_rows._source_file', plan.new_files) -%}
     select source_rows.*
     from {{ source_relation }} as source_rows
     where
-        {%- if partition_column is none %}
-        (
-            source_rows._source_file not in (select source_file from staged_files)
-            and not ({{ key_present }})
-        )
-        {%- else %}
-        {{ replaced }} is null
-        {%- endif %}
-        or {{ replaced }} in (
-            select {{ replaced }}
-            from {{ source_relation }} as source_rows
-            where
-                {#- keyed: only whole keys; by partition: also rows with an empty key part #}
-                {{ '(' ~ key_present ~ ') and' if partition_column is none }}
-                (
-                    source_rows._source_file not in (select source_file from staged_files)
-                    or {{ cast_raw_value(loaded_at_column) }} >= (
-                        select {{ dbt.dateadd('day', -var('incremental_lookback_days'), 'max(loaded_at)') }}
-                        from {{ this }}
-                    )
-                )
-            {%- for column_name in parents %}
-            union all
-            select {{ staged_replaced }}
-            from {{ this }} as staged
-            left join parent_{{ column_name }}
-                on staged.{{ column_name }} = parent_{{ column_name }}.parent_key
-            where
-                (staged.rejection_reason in ('unknown_{{ column_name }}', 'orphaned_{{ column_name }}')
-                    and parent_{{ column_name }}.parent_accepted = 1)
-                or (
-                    staged.rejection_reason is null
-                    and staged.{{ column_name }} is not null
-                    and coalesce(parent_{{ column_name }}.parent_accepted, 0) = 0
-                )
-                {%- if column_name == 'account_id' %}
-                or staged.rejection_reason = 'before_account_created'
-                {%- for column in event_columns %}
-                or (
-                    staged.rejection_reason is null
-                    and cast(staged.{{ column.name }} as date) < parent_account_id.parent_created_date
-                )
-                {%- endfor %}
+        {{ _file_filter('source_rows._source_file', plan.read_files) }}
+        and (
+            {%- if partition_column is none %}
+            ({{ new_files }} and not ({{ key_present }}))
+            {%- else %}
+            {{ replaced }} is null
+            {%- endif %}
+            or {{ replaced }} in (
+                select {{ replaced }}
+                from {{ source_relation }} as source_rows
+                where
+                    {#- keyed: only whole keys; by partition: also rows with an empty key part #}
+                    {{ '(' ~ key_present ~ ') and' if partition_column is none }}
+                    {{ new_files }}
+                {%- if plan.parents_changed %}
+                union all
+                {{ _parent_changed_keys(parents, columns, staged_replaced) }}
                 {%- endif %}
-            {%- endfor %}
+            )
         )
 {% endmacro %}
 
-{% macro _check_loaded_files_exist(source_relation) %}
-    {#- Fails an incremental run when a file staged before is gone or was rewritten (its
-        size or modification time changed): incrementally staged tables are append-only,
-        and a rewritten history needs `--full-refresh`. -#}
-    {%- if execute -%}
-        {%- set changed_files -%}
-            with staged as (
-                select distinct source_file, source_file_version from {{ this }}
-            ),
+{% macro _parent_changed_keys(parents, columns, key_expression) %}
+    {#- `key_expression` of the staged rows (`staged`, the model's table) whose parent
+        changed since they were staged: a rejected row whose parent is now known and
+        accepted, an accepted row whose parent is now unknown or quarantined, and (accounts)
+        a row on either side of its account's creation day that has moved. The CTEs
+        `parent_<column>` of `parents` must be in scope. -#}
+    {%- set event_columns = columns | selectattr('event_time') | list -%}
+    {%- for column_name in parents %}
+    {{ 'union all' if not loop.first }}
+    select {{ key_expression }}
+    from {{ this }} as staged
+    left join parent_{{ column_name }}
+        on staged.{{ column_name }} = parent_{{ column_name }}.parent_key
+    where
+        (staged.rejection_reason in ('unknown_{{ column_name }}', 'orphaned_{{ column_name }}')
+            and parent_{{ column_name }}.parent_accepted = 1)
+        or (
+            staged.rejection_reason is null
+            and staged.{{ column_name }} is not null
+            and coalesce(parent_{{ column_name }}.parent_accepted, 0) = 0
+        )
+        {%- if column_name == 'account_id' %}
+        or staged.rejection_reason = 'before_account_created'
+        {%- for column in event_columns %}
+        or (
+            staged.rejection_reason is null
+            and cast(staged.{{ column.name }} as date) < parent_account_id.parent_created_date
+        )
+        {%- endfor %}
+        {%- endif %}
+    {%- endfor %}
+{% endmacro %}
 
-            present as (
-                select distinct _source_file as source_file, _source_file_version as source_file_version
-                from {{ source_relation }}
-            )
-
-            select
-                staged.source_file,
-                case when present_names.source_file is null then 'gone' else 'rewritten' end as change
-            from staged
-            left join present
-                on staged.source_file = present.source_file
-                and staged.source_file_version = present.source_file_version
-            left join (select distinct source_file from present) as present_names
-                on staged.source_file = present_names.source_file
-            where present.source_file is null
-            order by staged.source_file
-        {%- endset -%}
-        {%- set changed = run_query(changed_files) -%}
-        {%- if changed.rows | length > 0 -%}
-            {%- set described = [] -%}
-            {%- for row in changed.rows[:5] -%}
-                {%- do described.append(row[0] ~ ' (' ~ row[1] ~ ')') -%}
-            {%- endfor -%}
-            {{ exceptions.raise_compiler_error(this.identifier ~ ' is staged incrementally from append-only files, but ' ~ changed.rows | length ~ ' file(s) staged before are gone or were rewritten: ' ~ described | join(', ') ~ '. Rebuild it with `dbt build --full-refresh --select ' ~ this.identifier ~ '+`.') }}
-        {%- endif -%}
+{% macro _file_filter(file_expression, files) %}
+    {#- A condition true for the rows of `files` (names), as a literal list the engine can
+        prune files by; false when there are none. -#}
+    {%- if files | length == 0 -%}
+        {{ return('1 = 0') }}
     {%- endif -%}
+    {%- set literals = [] -%}
+    {%- for name in files | sort -%}
+        {%- do literals.append(sql_string_literal(name)) -%}
+    {%- endfor -%}
+    {{ return(file_expression ~ ' in (' ~ literals | join(', ') ~ ')') }}
+{% endmacro %}
+
+{% macro _incremental_plan(source_relation, columns, key_columns, parents, partition_column=none) %}
+    {#- Worked out before an incremental run of an append-only table: `new_files` (the
+        files not staged before), `read_files` (those and every staged file holding a row of
+        a key the run re-stages, or under insert_overwrite a row of an affected partition or
+        with an empty partition value) and `parents_changed` (whether a staged row's parent
+        changed). Fails, through _new_raw_files, when a staged file is gone or was
+        rewritten. A day's delivery reads that day's files and the staged keys, never the
+        whole raw history. -#}
+    {%- set new_files = _new_raw_files(source_relation) -%}
+    {%- set matched = partition_column.name if partition_column is not none else none -%}
+    {%- set match_columns = [matched] if matched is not none else key_columns | map(attribute='name') | list -%}
+    {%- set key_present -%}
+        {%- for column in key_columns -%}
+            {{ cast_raw_value(column) }} is not null{{ ' and ' if not loop.last }}
+        {%- endfor -%}
+    {%- endset -%}
+    {%- set staged_key = [] -%}
+    {%- for name in match_columns -%}
+        {%- do staged_key.append('staged.' ~ name ~ ' as ' ~ name) -%}
+    {%- endfor -%}
+    {%- set raw_key = [] -%}
+    {%- for column in key_columns if column.name in match_columns -%}
+        {%- do raw_key.append(cast_raw_value(column) ~ ' as ' ~ column.name) -%}
+    {%- endfor -%}
+    {%- set join_condition = [] -%}
+    {%- for name in match_columns -%}
+        {%- do join_condition.append('staged.' ~ name ~ ' = affected.' ~ name) -%}
+    {%- endfor -%}
+    {%- set string_type = dbt.type_string() -%}
+    {%- set plan_sql -%}
+        with
+        {%- for column_name, relation in parents.items() %}
+        parent_{{ column_name }} as (
+            {{ _parent_keys(column_name, relation) }}
+        ),
+        {%- endfor %}
+        changed_keys as (
+            {%- if parents | length > 0 %}
+            {{ _parent_changed_keys(parents, columns, staged_key | join(', ')) }}
+            {%- else %}
+            select {{ staged_key | join(', ') }} from {{ this }} as staged where 1 = 0
+            {%- endif %}
+        ),
+        affected as (
+            select distinct {{ raw_key | join(', ') }}
+            from {{ source_relation }} as source_rows
+            where {{ _file_filter('source_rows._source_file', new_files) }}
+                and {{ key_present if matched is none else cast_raw_value(partition_column) ~ ' is not null' }}
+            union all
+            select * from changed_keys
+        )
+        select 'changed' as item, cast(count(*) as {{ string_type }}) as value from changed_keys
+        union all
+        select distinct 'file' as item, staged.source_file as value
+        from {{ this }} as staged
+        inner join affected on {{ join_condition | join(' and ') }}
+        {%- if matched is not none %}
+        union all
+        select distinct 'file' as item, source_file as value
+        from {{ this }}
+        where {{ matched }} is null
+        {%- endif %}
+    {%- endset -%}
+    {%- set read_files = new_files | list -%}
+    {%- set parents_changed = [false] -%}
+    {%- for row in run_query(plan_sql).rows -%}
+        {%- if row[0] == 'changed' -%}
+            {%- do parents_changed.append(row[1] | int > 0) -%}
+        {%- elif row[1] not in read_files -%}
+            {%- do read_files.append(row[1]) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return({'new_files': new_files, 'read_files': read_files | sort, 'parents_changed': parents_changed | last}) }}
+{% endmacro %}
+
+{% macro _new_raw_files(source_relation) %}
+    {#- The names of the raw files an incremental run has not staged before. Fails when a
+        file staged before is gone or was rewritten (its size or modification time changed):
+        incrementally staged tables are append-only, and a rewritten history needs
+        `--full-refresh`. -#}
+    {%- set files_sql -%}
+        with staged as (
+            select distinct source_file, source_file_version from {{ this }}
+        ),
+
+        present as (
+            select distinct _source_file as source_file, _source_file_version as source_file_version
+            from {{ source_relation }}
+        )
+
+        select
+            staged.source_file,
+            case when present_names.source_file is null then 'gone' else 'rewritten' end as change
+        from staged
+        left join present
+            on staged.source_file = present.source_file
+            and staged.source_file_version = present.source_file_version
+        left join (select distinct source_file from present) as present_names
+            on staged.source_file = present_names.source_file
+        where present.source_file is null
+        union all
+        select present.source_file, 'new' as change
+        from present
+        left join (select distinct source_file from staged) as staged_names
+            on present.source_file = staged_names.source_file
+        where staged_names.source_file is null
+        order by 1
+    {%- endset -%}
+    {%- set new_files = [] -%}
+    {%- set described = [] -%}
+    {%- for row in run_query(files_sql).rows -%}
+        {%- if row[1] == 'new' -%}
+            {%- do new_files.append(row[0]) -%}
+        {%- else -%}
+            {%- do described.append(row[0] ~ ' (' ~ row[1] ~ ')') -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if described | length > 0 -%}
+        {{ exceptions.raise_compiler_error(this.identifier ~ ' is staged incrementally from append-only files, but ' ~ described | length ~ ' file(s) staged before are gone or were rewritten: ' ~ described[:5] | join(', ') ~ '. Rebuild it with `dbt build --full-refresh --select ' ~ this.identifier ~ '+`.') }}
+    {%- endif -%}
+    {{ return(new_files) }}
 {% endmacro %}

@@ -3,6 +3,13 @@
     {{ return(var('intake_schema') ~ '.monthly_keys') }}
 {% endmacro %}
 
+{% macro monthly_recompute_always() %}
+    {#- Whether every monthly model recomputes in this run: on --full-refresh, with the var
+        monthly_recompute true, and on engines without row reuse (Spark rebuilds its
+        tables and records no key). -#}
+    {{ return(target.type == 'spark' or flags.FULL_REFRESH or var('monthly_recompute', false)) }}
+{% endmacro %}
+
 {% macro create_monthly_keys_statement() %}
     {#- (not on Spark, which records no key) -#}
     {{ return('create table if not exists ' ~ monthly_keys_relation() ~ ' (model_name '

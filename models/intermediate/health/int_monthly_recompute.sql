@@ -9,7 +9,7 @@
     reuse (Spark rebuilds its tables). Otherwise it keeps the rows of its last build. -#}
 {%- set horizon_days = var('backtest_horizon_days') -%}
 {%- set lookback_days = var('incremental_lookback_days') -%}
-{%- set always = target.type == 'spark' or flags.FULL_REFRESH or var('monthly_recompute', false) -%}
+{%- set always = monthly_recompute_always() -%}
 {%- set settings_text = monthly_settings_text() -%}
 {#- (name, whether its table exists) of each monthly model -#}
 {%- set models = monthly_models_built(check_tables=not always) -%}
@@ -82,8 +82,8 @@ current_keys as (
 
 recorded as (
 
-    {%- if target.type == 'spark' %}
-    -- (no keys are recorded on Spark: every model recomputes)
+    {%- if always %}
+    -- (every model recomputes: the keys recorded are not needed, and Spark records none)
     select
         cast(null as {{ dbt.type_string() }}) as model_name,
         cast(null as {{ dbt.type_string() }}) as monthly_key

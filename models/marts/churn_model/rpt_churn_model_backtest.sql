@@ -71,11 +71,11 @@ probability_fit as (
         sum(case when is_churned then 1 else 0 end) as churned_observations,
         min(as_of_date) as first_as_of_date,
         max(as_of_date) as last_as_of_date,
-        avg(churn_probability) as mean_predicted_probability,
-        avg(
-            (churn_probability - case when is_churned then 1.0 else 0.0 end)
-            * (churn_probability - case when is_churned then 1.0 else 0.0 end)
-        ) as brier_score
+        {{ exact_avg('churn_probability') }} as mean_predicted_probability,
+        {{ exact_avg(
+            '(churn_probability - case when is_churned then 1.0 else 0.0 end)'
+            ~ ' * (churn_probability - case when is_churned then 1.0 else 0.0 end)'
+        ) }} as brier_score
     from grouped
     group by segment_group, model_name
 

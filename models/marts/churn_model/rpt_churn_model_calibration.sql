@@ -51,10 +51,11 @@ final as (
         cast(sum(case when is_churned then 1 else 0 end) as bigint) as churned_observations,
         cast(min(churn_probability) as double) as min_predicted_probability,
         cast(max(churn_probability) as double) as max_predicted_probability,
-        cast(avg(churn_probability) as double) as mean_predicted_probability,
+        cast({{ exact_avg('churn_probability') }} as double) as mean_predicted_probability,
         cast(avg(case when is_churned then 1.0 else 0.0 end) as double) as observed_churn_rate,
         cast(
-            avg(churn_probability) - avg(case when is_churned then 1.0 else 0.0 end) as double
+            {{ exact_avg('churn_probability') }} - avg(case when is_churned then 1.0 else 0.0 end)
+            as double
         ) as calibration_gap
     from deciles
     group by segment_group, model_name, decile

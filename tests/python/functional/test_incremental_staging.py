@@ -2,12 +2,14 @@
 
 An incremental run re-stages only the keys that have rows in new files, and its staging
 tables equal a full refresh of the same files: duplicates are ranked across files, and a
-row whose account becomes known (or unknown) is re-judged. A file staged before that
+row whose account becomes known (or unknown) is re-judged. It reads only the new files and
+the staged files that hold a row of a key it re-stages. A file staged before that
 disappears stops the run with a clear error.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -60,6 +62,42 @@ def rejection(project: DbtProject, user_id: str, activity_date: str) -> list[obj
     return [reason for (reason,) in rows]
 
 
+def split_by_month(folder: Path) -> None:
+    """Each part file rewritten as one file per month of activity, as a daily loader's
+    history looks (rows with an unreadable day go to a file of their own)."""
+    for part in sorted(folder.glob("*.parquet")):
+        table = pq.read_table(part)
+        months = [str(value)[:7] if value else "" for value in table.column("activity_date")]
+        for month in sorted(set(months)):
+            rows = table.filter([m == month for m in months])
+            pq.write_table(rows, folder / f"{part.stem}-{month or 'other'}.parquet")
+        part.unlink()
+
+
+def files_read(project: DbtProject) -> set[str]:
+    """The raw files the last incremental run of the activity base model read: the file
+    list that bounds its read of the raw rows."""
+    (sql_file,) = (project.work_dir / "target" / "compiled").rglob(
+        "base_product__user_activity_daily.sql"
+    )
+    listed = re.search(r"source_rows\._source_file in \(([^)]*)\)", sql_file.read_text())
+    assert listed is not None
+    return set(re.findall(r"'([^']+)'", listed.group(1)))
+
+
+def files_holding_keys_of(project: DbtProject, new_files: list[Path]) -> set[str]:
+    """The staged files that hold a row whose key has a raw row in `new_files`."""
+    rows = project.query(
+        "select distinct staged.source_file"
+        " from staging.base_product__user_activity_daily as staged"
+        " inner join read_parquet(?) as raw_rows"
+        " on staged.user_id = trim(raw_rows.user_id)"
+        " and staged.activity_date = try_cast(trim(raw_rows.activity_date) as date)",
+        [[str(path) for path in new_files]],
+    )
+    return {name for (name,) in rows}
+
+
 def activity_run_error(project: DbtProject) -> str:
     """The error of an incremental run of the activity base model (which must fail)."""
     failed = project.invoke("run", "--select", "base_product__user_activity_daily")
@@ -75,6 +113,7 @@ def activity_run_error(project: DbtProject) -> str:
 
 def test_incremental_staging_equals_a_full_refresh(tmp_path: Path) -> None:
     cache, raw = extract_with_next_day(tmp_path, accounts=40, days=90, seed=5, dirty_rate=0.03)
+    split_by_month(raw / "user_activity_daily")
     project = project_for(tmp_path / "incremental", raw)
     first = project.invoke("build", "--select", *STAGING)
     assert first.success, first.exception
@@ -91,8 +130,24 @@ def test_incremental_staging_equals_a_full_refresh(tmp_path: Path) -> None:
     unknown = {**old, "user_id": LATE_USER, "account_id": LATE_ACCOUNT}
     keyless = {**old, "user_id": None}
     write_rows(raw / "user_activity_daily" / "part-late-00001.parquet", [newer, unknown, keyless])
+    staged_files = {
+        name
+        for (name,) in project.query(
+            "select distinct source_file from staging.base_product__user_activity_daily"
+        )
+    }
+    new_files = [
+        path
+        for path in (raw / "user_activity_daily").glob("*.parquet")
+        if path.name not in staged_files
+    ]
+    expected = {path.name for path in new_files} | files_holding_keys_of(project, new_files)
+    # some staged files hold none of those keys, and are not read again
+    assert expected & staged_files < staged_files
     second = project.invoke("build", "--select", *STAGING)
     assert second.success, second.exception
+    # the new files, and the staged files holding a row of their keys (the superseded row's)
+    assert files_read(project) == expected
     assert staged(project) == staged(full_refresh_of(project, tmp_path / "fresh2"))
     assert rejection(project, user_id, activity_date) == [None, "superseded_version"]
     assert rejection(project, LATE_USER, activity_date) == ["unknown_account_id"]
@@ -105,6 +160,8 @@ def test_incremental_staging_equals_a_full_refresh(tmp_path: Path) -> None:
     write_rows(raw / "users" / "part-late-00001.parquet", [user])
     third = project.invoke("build", "--select", *STAGING)
     assert third.success, third.exception
+    # no new activity file: only the file of the row whose user became known is read
+    assert files_read(project) == {"part-late-00001.parquet"}
     assert staged(project) == staged(full_refresh_of(project, tmp_path / "fresh3"))
     assert rejection(project, LATE_USER, activity_date) == [None]
     keyless_rows = project.query(
