@@ -305,11 +305,7 @@ select * from final
         re-stages every raw row of each affected value of that column, and every row where
         it is empty, so each partition it writes is whole. -#}
     {%- set typed_key = key_columns | map(attribute='name') | list -%}
-    {%- set key_present -%}
-        {%- for column in key_columns -%}
-            {{ cast_raw_value(column) }} is not null{{ ' and ' if not loop.last }}
-        {%- endfor -%}
-    {%- endset -%}
+    {%- set key_present = _key_present(key_columns) -%}
     {%- if partition_column is none -%}
         {%- set replaced = key_hash -%}
         {%- set staged_replaced = row_key_hash(typed_key) -%}
@@ -341,6 +337,15 @@ select * from final
                 {%- endif %}
             )
         )
+{% endmacro %}
+
+{% macro _key_present(key_columns) %}
+    {#- True for a raw row whose every primary-key column has a typed value. -#}
+    {%- set present = [] -%}
+    {%- for column in key_columns -%}
+        {%- do present.append(cast_raw_value(column) ~ ' is not null') -%}
+    {%- endfor -%}
+    {{ return(present | join(' and ')) }}
 {% endmacro %}
 
 {% macro _parent_changed_keys(parents, columns, key_expression) %}
@@ -400,11 +405,7 @@ select * from final
     {%- set new_files = _new_raw_files(source_relation) -%}
     {%- set matched = partition_column.name if partition_column is not none else none -%}
     {%- set match_columns = [matched] if matched is not none else key_columns | map(attribute='name') | list -%}
-    {%- set key_present -%}
-        {%- for column in key_columns -%}
-            {{ cast_raw_value(column) }} is not null{{ ' and ' if not loop.last }}
-        {%- endfor -%}
-    {%- endset -%}
+    {%- set key_present = _key_present(key_columns) -%}
     {%- set staged_key = [] -%}
     {%- for name in match_columns -%}
         {%- do staged_key.append('staged.' ~ name ~ ' as ' ~ name) -%}

@@ -82,8 +82,8 @@ current_keys as (
 
 recorded as (
 
-    {%- if always %}
-    -- (every model recomputes: the keys recorded are not needed, and Spark records none)
+    {%- if always and target.type == 'spark' %}
+    -- (no keys are recorded on Spark: every model recomputes)
     select
         cast(null as {{ dbt.type_string() }}) as model_name,
         cast(null as {{ dbt.type_string() }}) as monthly_key
