@@ -11,9 +11,9 @@
 {%- endfor -%}
 {%- set min_accounts = health_number_var('cohort_min_accounts') -%}
 {%- set levels = {
-    'cohort': 'score_date, signal_name, cohort_id',
-    'segment': 'score_date, signal_name, segment',
-    'portfolio': 'score_date, signal_name',
+    'cohort': 'score_date, signal_index, cohort_id',
+    'segment': 'score_date, signal_index, segment',
+    'portfolio': 'score_date, signal_index',
 } -%}
 
 with account_days as (
@@ -61,9 +61,16 @@ rules as (
 
 ),
 
+-- the signals scored relatively, each by its position in the signal list: the ranking and
+-- the pivot back to one row per account-day compare that number, not the name
 relative_rules as (
 
-    select signal_name
+    select
+        case signal_name
+            {%- for signal in all_signals %}
+            when '{{ signal }}' then {{ loop.index }}
+            {%- endfor %}
+        end as signal_index
     from {{ ref('health_scoring_rules') }}
     where scoring_basis = 'cohort_percentile'
 
@@ -123,10 +130,10 @@ signal_values as (
         signals.score_date,
         signals.segment,
         signals.cohort_id,
-        relative_rules.signal_name,
-        case relative_rules.signal_name
+        relative_rules.signal_index,
+        case relative_rules.signal_index
             {%- for signal in all_signals %}
-            when '{{ signal }}' then cast(signals.{{ signal }} as double)
+            when {{ loop.index }} then cast(signals.{{ signal }} as double)
             {%- endfor %}
         end as signal_value
     from signals
@@ -143,7 +150,7 @@ ranked_values as (
         {%- endfor %}
         account_id,
         score_date,
-        signal_name
+        signal_index
     from signal_values
     where signal_value is not null
 
@@ -154,7 +161,7 @@ signal_percentiles as (
     select
         {%- for signal in all_signals %}
         {{ round_half_up(
-            "max(case when signal_name = '" ~ signal ~ "' then percentile end)", 6, whole_digits=8
+            "max(case when signal_index = " ~ loop.index ~ " then percentile end)", 6, whole_digits=8
         ) }} as {{ signal }}_percentile,
         {%- endfor %}
         account_id,
@@ -163,7 +170,7 @@ signal_percentiles as (
         select
             account_id,
             score_date,
-            signal_name,
+            signal_index,
             case
                 when cohort_accounts >= {{ min_accounts }} then cohort_percentile
                 when segment_accounts >= {{ min_accounts }} then segment_percentile

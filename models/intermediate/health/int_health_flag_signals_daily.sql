@@ -4,6 +4,8 @@
     tickets, tickets opened per window, champions and executive sponsors in place. -#}
 {%- set window_days = var('usage_window_days') -%}
 {%- set support_window = var('support_window_days') -%}
+{#- the day a user's days of use are numbered from -#}
+{%- set day_zero = "cast('2000-01-01' as date)" -%}
 
 with account_days as (
 
@@ -288,13 +290,15 @@ advanced_feature_days as (
 
 ),
 
--- each user's active days in the window, at each day it changes
-user_use_days as {{ not_materialized() }} (
+-- each user's days of engaged use, numbered so a window frame can count days
+user_use_days as (
 
     select
         account_id,
         user_id,
-        activity_date
+        activity_date,
+        {{ dbt.datediff(day_zero, 'activity_date', 'day') }}
+            as day_number
     from {{ ref('int_engaged_user_days') }}
     {%- if is_incremental() %}
     where activity_date >= {{ add_days(-window_days, incremental_recompute_date()) }}
@@ -302,76 +306,83 @@ user_use_days as {{ not_materialized() }} (
 
 ),
 
-user_window_days as (
+-- a user's active days in the window ending on a day D are the days of use in
+-- [D - window_days + 1, D]; that count changes only on a day of use (it gains the day) and
+-- window_days after one (it loses it). One sort gives, at each day of use, the count on
+-- both sides of both changes. (When a day of use is also the day another leaves the
+-- window, the count does not change: both of that day's rows carry no change.)
+user_window_counts as (
 
     select
         account_id,
-        user_id,
-        change_date,
-        sum(active_day_change) over (
-            partition by account_id, user_id order by change_date
-            rows between unbounded preceding and current row
-        ) as active_days
-    from (
-        select
-            account_id,
-            user_id,
-            change_date,
-            sum(active_day_change) as active_day_change
-        from (
-            select
-                account_id,
-                user_id,
-                activity_date as change_date,
-                1 as active_day_change
-            from user_use_days
-            union all
-            select
-                account_id,
-                user_id,
-                {{ add_days(window_days, 'activity_date') }} as change_date,
-                -1 as active_day_change
-            from user_use_days
-        ) as user_changes
-        group by account_id, user_id, change_date
-    ) as user_day_changes
+        activity_date,
+        count(*) over (
+            partition by account_id, user_id order by day_number
+            range between {{ window_days }} preceding and 1 preceding
+        ) as days_before_use,
+        count(*) over (
+            partition by account_id, user_id order by day_number
+            range between {{ window_days - 1 }} preceding and current row
+        ) as days_after_use,
+        count(*) over (
+            partition by account_id, user_id order by day_number
+            range between current row and {{ window_days - 1 }} following
+        ) as days_before_exit,
+        count(*) over (
+            partition by account_id, user_id order by day_number
+            range between 1 following and {{ window_days }} following
+        ) as days_after_exit
+    from user_use_days
 
 ),
 
--- a user counts as a power user while active on at least power_user_min_days of the window;
--- each change of a user's standing (and of a power user's days) is a dated change
+user_window_changes as (
+
+    select
+        account_id,
+        activity_date as change_date,
+        days_before_use as days_before,
+        days_after_use as days_after
+    from user_window_counts
+    union all
+    select
+        account_id,
+        {{ add_days(window_days, 'activity_date') }} as change_date,
+        days_before_exit as days_before,
+        days_after_exit as days_after
+    from user_window_counts
+
+),
+
+-- a user counts as a power user while active on at least power_user_min_days (and at least
+-- one) of the window's days, and a power user's days count; each change of a user's
+-- standing, or of a power user's days, is a dated change
 power_user_changes as (
 
     select
         account_id,
         change_date,
-        power_days - coalesce(previous_power_days, 0) as power_user_days,
-        is_power - coalesce(previous_is_power, 0) as power_users
+        case when power_days_after > 0 then 1 else 0 end
+        - case when power_days_before > 0 then 1 else 0 end as power_users,
+        power_days_after - power_days_before as power_user_days
     from (
         select
-            account_id,
-            change_date,
-            is_power,
-            is_power * active_days as power_days,
-            lag(is_power) over (
-                partition by account_id, user_id order by change_date
-            ) as previous_is_power,
-            lag(is_power * active_days) over (
-                partition by account_id, user_id order by change_date
-            ) as previous_power_days
-        from (
-            select
-                user_window_days.account_id,
-                user_window_days.user_id,
-                user_window_days.change_date,
-                user_window_days.active_days,
-                case
-                    when user_window_days.active_days >= rules.power_user_min_days then 1 else 0
-                end as is_power
-            from user_window_days
-            cross join rules
-        ) as user_standing
+            user_window_changes.account_id,
+            user_window_changes.change_date,
+            case
+                when user_window_changes.days_before >= rules.power_user_min_days
+                    then user_window_changes.days_before
+                else 0
+            end as power_days_before,
+            case
+                when user_window_changes.days_after >= rules.power_user_min_days
+                    then user_window_changes.days_after
+                else 0
+            end as power_days_after
+        from user_window_changes
+        cross join rules
     ) as standing_changes
+    where power_days_before != power_days_after
 
 ),
 

@@ -22,6 +22,8 @@ a difference.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import datetime as dt
 import json
 import shutil
 import sys
@@ -36,7 +38,7 @@ from customer_health import settings
 from customer_health.bench import rawdata, report, warehouse
 from customer_health.bench.floor import measure_floor
 from customer_health.bench.measure import Measured, run_measured
-from customer_health.bench.presets import PRESETS, Preset, custom
+from customer_health.bench.presets import PRESETS, Preset, custom, delivery_date, is_month_end
 from customer_health.dbt_artifacts import RUN_RESULTS
 
 # Under the project directory.
@@ -70,6 +72,12 @@ def parse_args(
     p.add_argument("--accounts", type=int, help="a custom size instead of the presets")
     p.add_argument("--days", type=int, help="days of the custom size")
     p.add_argument("--seed", type=int, default=42, help="generator seed of a custom size")
+    p.add_argument(
+        "--start-date",
+        type=dt.date.fromisoformat,
+        help="first generated day (YYYY-MM-DD); the appended day follows the last "
+        "(default 2024-01-01: at 730 days, the month-end 2025-12-31)",
+    )
     p.add_argument(
         "--cache",
         type=Path,
@@ -196,11 +204,18 @@ def build_failure(measured: Measured, target: Path, label: str, run: Path) -> di
 def bench(preset: Preset, args: argparse.Namespace) -> dict[str, Any]:
     cache = args.cache / preset.name
     run = cache / "run"
-    if not rawdata.is_cached(cache, preset.accounts, preset.days, preset.seed):
+    if not rawdata.is_cached(cache, preset.accounts, preset.days, preset.seed, preset.start_date):
         console.print(f"[bold]{preset.name}[/]: generating {preset.accounts:,} x {preset.days}")
         rawdata.remove_folder(cache)
         rawdata.make_folder(cache)
-        rawdata.generate(cache, preset.accounts, preset.days, preset.seed, cache / "generate.log")
+        rawdata.generate(
+            cache,
+            preset.accounts,
+            preset.days,
+            preset.seed,
+            preset.start_date,
+            cache / "generate.log",
+        )
     rawdata.remove_folder(run)
     rawdata.make_folder(run)
     raw = run / "raw"
@@ -216,6 +231,9 @@ def bench(preset: Preset, args: argparse.Namespace) -> dict[str, Any]:
         "accounts": preset.accounts,
         "days": preset.days,
         "seed": preset.seed,
+        "start_date": preset.start_date.isoformat(),
+        "delivery_date": delivery_date(preset).isoformat(),
+        "delivery_is_month_end": is_month_end(delivery_date(preset)),
         "threads": args.threads,
         "memory_limit": args.memory_limit,
         "measured_at": report.now(),
@@ -279,6 +297,8 @@ def main(argv: Sequence[str] | None = None, prog: str = "customer-health bench")
         presets = [custom(args.accounts, args.days, args.seed)]
     else:
         presets = [PRESETS[name] for name in (args.sizes or ["S"])]
+    if args.start_date is not None:
+        presets = [dataclasses.replace(p, start_date=args.start_date) for p in presets]
     results_dir = args.cache / "results"
     results_dir.mkdir(parents=True, exist_ok=True)
     status = 0

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
+
+# The generator's first day unless --start-date moves it: its 730th day is 2025-12-30, so the
+# delivered day of M and L is 2025-12-31, a month-end.
+DEFAULT_START_DATE = dt.date(2024, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -24,6 +29,8 @@ class Preset:
     days: int
     seed: int = 42
     targets: Targets = Targets()
+    # The first generated day; the delivered day is start_date + days.
+    start_date: dt.date = DEFAULT_START_DATE
     # Compare the incremental marts with a full refresh (a third build) by default.
     compare: bool = False
 
@@ -39,6 +46,20 @@ PRESETS: dict[str, Preset] = {
 }
 
 
-def custom(accounts: int, days: int, seed: int = 42) -> Preset:
+def custom(
+    accounts: int, days: int, seed: int = 42, start_date: dt.date = DEFAULT_START_DATE
+) -> Preset:
     """A size outside the presets (tests, experiments): no goals but the floor ratio."""
-    return Preset(f"{accounts}x{days}", accounts, days, seed=seed, compare=True)
+    return Preset(
+        f"{accounts}x{days}", accounts, days, seed=seed, compare=True, start_date=start_date
+    )
+
+
+def delivery_date(preset: Preset) -> dt.date:
+    """The day the benchmark appends after the generated history."""
+    return preset.start_date + dt.timedelta(days=preset.days)
+
+
+def is_month_end(day: dt.date) -> bool:
+    """Whether ``day`` is the last day of its month (the monthly models may recompute)."""
+    return (day + dt.timedelta(days=1)).day == 1

@@ -11,6 +11,7 @@ emptied only when it holds nothing but the bench's links.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 import subprocess
@@ -90,12 +91,19 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
     return data
 
 
-def is_cached(cache: Path, accounts: int, days: int, seed: int) -> bool:
-    """Whether ``cache`` holds a complete extract and next-day delivery of this size."""
+def is_cached(cache: Path, accounts: int, days: int, seed: int, start_date: dt.date) -> bool:
+    """Whether ``cache`` holds a complete extract and next-day delivery of this size, from
+    this first day."""
     raw, nxt = read_manifest(cache / "raw"), read_manifest(cache / "next")
     if raw is None or nxt is None:
         return False
-    wanted = {"accounts": accounts, "days": days, "seed": seed, "dirty": False}
+    wanted = {
+        "accounts": accounts,
+        "days": days,
+        "seed": seed,
+        "start_date": start_date.isoformat(),
+        "dirty": False,
+    }
     return all(raw.get(k) == v and nxt.get(k) == v for k, v in wanted.items())
 
 
@@ -123,11 +131,21 @@ def run_generator(
         subprocess.run(command, check=True, stdout=log, stderr=subprocess.STDOUT)
 
 
-def generate(cache: Path, accounts: int, days: int, seed: int, log_path: Path) -> None:
-    """Generate the extract and the next day's delivery into ``cache``."""
+def generate(
+    cache: Path, accounts: int, days: int, seed: int, start_date: dt.date, log_path: Path
+) -> None:
+    """Generate the extract (from ``start_date``) and the next day's delivery into ``cache``."""
     cache.mkdir(parents=True, exist_ok=True)
     run_generator(
-        cache / "raw", accounts, days, seed, log_path, "--next-day-out", str(cache / "next")
+        cache / "raw",
+        accounts,
+        days,
+        seed,
+        log_path,
+        "--start-date",
+        start_date.isoformat(),
+        "--next-day-out",
+        str(cache / "next"),
     )
 
 

@@ -71,9 +71,22 @@ def _size_header(result: dict[str, Any]) -> list[str]:
         f"Measured {result['measured_at']}; raw extract {floor['rows']:,} rows in "
         f"{floor['files']} files ({floor['bytes_on_disk'] / 1024**2:,.0f} MB of Parquet). "
         f"DuckDB memory limit {result.get('memory_limit') or 'as in the profile'}, "
-        f"{result.get('threads') or 'default'} threads.",
+        f"{result.get('threads') or 'default'} threads.{_delivery(result)}",
         "",
     ]
+
+
+def _delivery(result: dict[str, Any]) -> str:
+    """The sentence on the appended day: its date, and whether it is a month-end."""
+    day = result.get("delivery_date")
+    if day is None:
+        return ""
+    kind = (
+        "a month-end, so the monthly models may recompute"
+        if result.get("delivery_is_month_end")
+        else "not a month-end"
+    )
+    return f" History from {result.get('start_date')}; the appended day is {day} ({kind})."
 
 
 def failure_section(result: dict[str, Any]) -> list[str]:

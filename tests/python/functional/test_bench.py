@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -12,9 +14,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from customer_health.bench import report
+from customer_health.bench import rawdata, report
 from customer_health.bench.floor import floor_query, measure_floor
-from customer_health.bench.presets import PRESETS
+from customer_health.bench.presets import PRESETS, delivery_date, is_month_end
 from customer_health.bench.warehouse import Relation, differing_rows
 from customer_health.generator.contract import TABLES_BY_NAME
 
@@ -44,8 +46,11 @@ def test_bench_appends_a_day_and_the_incremental_marts_equal_a_full_refresh(
     result = json.loads((tmp_path / "results" / "60x120.json").read_text())
     full, incremental, floor = result["full"], result["incremental"], result["floor"]
 
-    # The appended day is the day after the extract and was scored for every active account.
+    # The appended day is the day after the extract and was scored for every active account;
+    # the history starts on the generator's first day, so that day is a month-end.
     assert incremental["delivery_date"] == "2024-04-30"
+    assert (result["start_date"], result["delivery_date"]) == ("2024-01-01", "2024-04-30")
+    assert result["delivery_is_month_end"] is True
     fct = "fct_account_health_daily"
     assert incremental["account_days"] > 0
     assert incremental["mart_rows"][fct] == full["mart_rows"][fct] + incremental["account_days"]
@@ -122,8 +127,12 @@ def test_report_marks_goals_met_and_missed() -> None:
         "full": run(150.0, 3.0, 0.5),
         "incremental": run(25.0, 1.0),
         "comparison": {"fct_account_health_daily": 0},
+        "start_date": "2024-01-10",
+        "delivery_date": "2026-01-09",
+        "delivery_is_month_end": False,
     }
     text = report.render([result], "intro")
+    assert "History from 2024-01-10; the appended day is 2026-01-09 (not a month-end)." in text
     assert "full met (goal 180 s)" in text
     assert "incremental missed (goal 20 s)" in text
     assert "met (goal 4 GB)" in text
@@ -137,6 +146,27 @@ def test_report_marks_goals_met_and_missed() -> None:
     assert "all 1 mart tables equal a full refresh" in text
     assert PRESETS["L"].accounts == 100_000
     assert PRESETS["L"].days == 730
+
+
+def test_the_delivered_day_follows_the_history_and_month_ends_are_named() -> None:
+    moved = dataclasses.replace(PRESETS["M"], start_date=dt.date(2024, 1, 10))
+    assert delivery_date(PRESETS["M"]) == dt.date(2025, 12, 31)
+    assert delivery_date(moved) == dt.date(2026, 1, 9)
+    assert is_month_end(dt.date(2025, 12, 31))
+    assert is_month_end(dt.date(2024, 2, 29))
+    assert not is_month_end(dt.date(2024, 2, 28))
+    assert not is_month_end(dt.date(2026, 1, 9))
+
+
+def test_a_cached_extract_of_another_first_day_is_not_reused(tmp_path: Path) -> None:
+    size = {"accounts": 60, "days": 120, "seed": 42, "dirty": False}
+    for folder in ("raw", "next"):
+        (tmp_path / folder).mkdir()
+        manifest = {**size, "start_date": "2024-01-01"}
+        (tmp_path / folder / "_manifest.json").write_text(json.dumps(manifest))
+    assert rawdata.is_cached(tmp_path, 60, 120, 42, dt.date(2024, 1, 1))
+    assert not rawdata.is_cached(tmp_path, 60, 120, 42, dt.date(2024, 1, 10))
+    assert not rawdata.is_cached(tmp_path, 60, 121, 42, dt.date(2024, 1, 1))
 
 
 def test_a_failed_build_is_recorded_and_reported(tmp_path: Path) -> None:
