@@ -5,7 +5,7 @@
 {%- set window_days = var('usage_window_days') -%}
 {%- set support_window = var('support_window_days') -%}
 {#- the day a user's days of use are numbered from -#}
-{%- set day_zero = "cast('2000-01-01' as date)" -%}
+{%- set day_zero = date_literal(modules.datetime.date(2000, 1, 1)) -%}
 
 with account_days as (
 

@@ -38,7 +38,7 @@ from customer_health import settings
 from customer_health.bench import rawdata, report, warehouse
 from customer_health.bench.floor import measure_floor
 from customer_health.bench.measure import Measured, run_measured
-from customer_health.bench.presets import PRESETS, Preset, custom, delivery_date, is_month_end
+from customer_health.bench.presets import PRESETS, Preset, custom, is_month_end
 from customer_health.dbt_artifacts import RUN_RESULTS
 
 # Under the project directory.
@@ -232,8 +232,6 @@ def bench(preset: Preset, args: argparse.Namespace) -> dict[str, Any]:
         "days": preset.days,
         "seed": preset.seed,
         "start_date": preset.start_date.isoformat(),
-        "delivery_date": delivery_date(preset).isoformat(),
-        "delivery_is_month_end": is_month_end(delivery_date(preset)),
         "threads": args.threads,
         "memory_limit": args.memory_limit,
         "measured_at": report.now(),
@@ -273,6 +271,7 @@ def bench(preset: Preset, args: argparse.Namespace) -> dict[str, Any]:
     new_rows = warehouse.rows_on(db_path, delivered)
     result["incremental"] = build_summary(measured, target, db_path, new_rows)
     result["incremental"]["delivery_date"] = delivered
+    result["incremental"]["delivery_is_month_end"] = is_month_end(dt.date.fromisoformat(delivered))
     console.print(f"  {measured.seconds:.1f} s, peak {measured.peak_rss_bytes / 1024**3:.2f} GB")
 
     compare = preset.compare if args.compare is None else args.compare

@@ -5,9 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-# The generator's first day unless --start-date moves it: its 730th day is 2025-12-30, so the
-# delivered day of M and L is 2025-12-31, a month-end.
-DEFAULT_START_DATE = dt.date(2024, 1, 1)
+# (At 730 days from it, the delivered day of M and L is 2025-12-31, a month-end.)
+from customer_health.generator.generator import DEFAULT_START_DATE
 
 
 @dataclass(frozen=True)
@@ -29,7 +28,7 @@ class Preset:
     days: int
     seed: int = 42
     targets: Targets = Targets()
-    # The first generated day; the delivered day is start_date + days.
+    # The first generated day; the delivered day is the one after the last.
     start_date: dt.date = DEFAULT_START_DATE
     # Compare the incremental marts with a full refresh (a third build) by default.
     compare: bool = False
@@ -53,11 +52,6 @@ def custom(
     return Preset(
         f"{accounts}x{days}", accounts, days, seed=seed, compare=True, start_date=start_date
     )
-
-
-def delivery_date(preset: Preset) -> dt.date:
-    """The day the benchmark appends after the generated history."""
-    return preset.start_date + dt.timedelta(days=preset.days)
 
 
 def is_month_end(day: dt.date) -> bool:

@@ -78,15 +78,18 @@ def _size_header(result: dict[str, Any]) -> list[str]:
 
 def _delivery(result: dict[str, Any]) -> str:
     """The sentence on the appended day: its date, and whether it is a month-end."""
-    day = result.get("delivery_date")
-    if day is None:
+    incr = result.get("incremental") or {}
+    if "delivery_is_month_end" not in incr:
         return ""
     kind = (
         "a month-end, so the monthly models may recompute"
-        if result.get("delivery_is_month_end")
+        if incr["delivery_is_month_end"]
         else "not a month-end"
     )
-    return f" History from {result.get('start_date')}; the appended day is {day} ({kind})."
+    return (
+        f" History from {result['start_date']}; the appended day is "
+        f"{incr['delivery_date']} ({kind})."
+    )
 
 
 def failure_section(result: dict[str, Any]) -> list[str]:

@@ -21,7 +21,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from customer_health.generator.generator import Config, generate, validate
+from customer_health.generator.generator import DEFAULT_START_DATE, Config, generate, validate
 from customer_health.generator.worlds import DEFAULT_WORLD, WORLDS
 from customer_health.generator.writer import ForeignDataError, Ownership, ownership
 
@@ -51,7 +51,7 @@ def parse_args(
         help="output directory: missing, empty or written by the generator (see --force)",
     )
     p.add_argument(
-        "--start-date", type=_date, default=dt.date(2024, 1, 1), help="first day (YYYY-MM-DD)"
+        "--start-date", type=_date, default=DEFAULT_START_DATE, help="first day (YYYY-MM-DD)"
     )
     p.add_argument("--dirty", action="store_true", help="inject realistic defects")
     p.add_argument(

@@ -38,6 +38,10 @@ FLUSH_DAYS = 61
 STREAMED = ("user_activity_daily", "feature_usage_daily")
 
 
+# The first generated day unless --start-date moves it.
+DEFAULT_START_DATE = dt.date(2024, 1, 1)
+
+
 @dataclass(frozen=True)
 class Config:
     """Arguments of one generator run."""
@@ -46,7 +50,7 @@ class Config:
     days: int
     seed: int
     out: Path
-    start_date: dt.date = dt.date(2024, 1, 1)
+    start_date: dt.date = DEFAULT_START_DATE
     dirty: bool = False
     dirty_rate: float = 0.02
     chunk_size: int = 1000

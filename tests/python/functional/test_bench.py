@@ -16,9 +16,10 @@ import pytest
 
 from customer_health.bench import rawdata, report
 from customer_health.bench.floor import floor_query, measure_floor
-from customer_health.bench.presets import PRESETS, delivery_date, is_month_end
+from customer_health.bench.presets import PRESETS, Preset, is_month_end
 from customer_health.bench.warehouse import Relation, differing_rows
 from customer_health.generator.contract import TABLES_BY_NAME
+from customer_health.generator.generator import Config
 
 REPO = Path(__file__).resolve().parents[3]
 BENCH = ["-m", "customer_health", "bench"]
@@ -49,8 +50,8 @@ def test_bench_appends_a_day_and_the_incremental_marts_equal_a_full_refresh(
     # The appended day is the day after the extract and was scored for every active account;
     # the history starts on the generator's first day, so that day is a month-end.
     assert incremental["delivery_date"] == "2024-04-30"
-    assert (result["start_date"], result["delivery_date"]) == ("2024-01-01", "2024-04-30")
-    assert result["delivery_is_month_end"] is True
+    assert result["start_date"] == "2024-01-01"
+    assert incremental["delivery_is_month_end"] is True
     fct = "fct_account_health_daily"
     assert incremental["account_days"] > 0
     assert incremental["mart_rows"][fct] == full["mart_rows"][fct] + incremental["account_days"]
@@ -125,11 +126,13 @@ def test_report_marks_goals_met_and_missed() -> None:
             "values": 9,
         },
         "full": run(150.0, 3.0, 0.5),
-        "incremental": run(25.0, 1.0),
+        "incremental": {
+            **run(25.0, 1.0),
+            "delivery_date": "2026-01-09",
+            "delivery_is_month_end": False,
+        },
         "comparison": {"fct_account_health_daily": 0},
         "start_date": "2024-01-10",
-        "delivery_date": "2026-01-09",
-        "delivery_is_month_end": False,
     }
     text = report.render([result], "intro")
     assert "History from 2024-01-10; the appended day is 2026-01-09 (not a month-end)." in text
@@ -148,10 +151,14 @@ def test_report_marks_goals_met_and_missed() -> None:
     assert PRESETS["L"].days == 730
 
 
-def test_the_delivered_day_follows_the_history_and_month_ends_are_named() -> None:
+def test_the_delivered_day_follows_the_history_and_month_ends_are_named(tmp_path: Path) -> None:
+    def delivered(preset: Preset) -> dt.date:
+        size = Config(preset.accounts, preset.days, preset.seed, tmp_path, preset.start_date)
+        return size.next_date
+
     moved = dataclasses.replace(PRESETS["M"], start_date=dt.date(2024, 1, 10))
-    assert delivery_date(PRESETS["M"]) == dt.date(2025, 12, 31)
-    assert delivery_date(moved) == dt.date(2026, 1, 9)
+    assert delivered(PRESETS["M"]) == dt.date(2025, 12, 31)
+    assert delivered(moved) == dt.date(2026, 1, 9)
     assert is_month_end(dt.date(2025, 12, 31))
     assert is_month_end(dt.date(2024, 2, 29))
     assert not is_month_end(dt.date(2024, 2, 28))
