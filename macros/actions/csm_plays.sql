@@ -54,3 +54,30 @@
         else ({{ second_expression }})
     end
 {%- endmacro %}
+
+{% macro csm_actions_kept_before(announce=true) %}
+    {#- fct_csm_actions (a table rebuilt at each run): the day, as a date literal, before
+        which the actions its last build closed are kept, the first trigger day
+        int_csm_play_events recomputed in its builds since (recorded_upstream_window_start).
+        None, and every trigger is chained again: on Spark, on --full-refresh, in a unit
+        test, without a last build, or when int_csm_play_events was rebuilt whole since. -#}
+    {%- if not execute or target.type == 'spark' or flags.FULL_REFRESH
+        or model.resource_type == 'unit_test' or load_relation(this) is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set kept_before = recorded_upstream_window_start('int_csm_play_events') -%}
+    {%- if kept_before and announce -%}
+        {{ log(this.identifier ~ ': keeping the actions closed before ' ~ kept_before | replace("cast('", '') | replace("' as date)", '') ~ '; chaining the triggers after them', info=true) }}
+    {%- endif -%}
+    {{ return(kept_before) }}
+{% endmacro %}
+
+{% macro record_csm_actions_window() %}
+    {#- Pre-hook of fct_csm_actions (not on Spark): records its build in recompute_windows
+        with the day before which it kept its last build's closed actions (null: it chained
+        every trigger), so the next build knows which trigger days changed since. -#}
+    {%- if not execute or target.type == 'spark' -%}
+        {{ return('') }}
+    {%- endif -%}
+    {{ return(_window_record('opened_date', csm_actions_kept_before(announce=false))) }}
+{% endmacro %}

@@ -241,6 +241,12 @@ left join (
     {%- if not execute or model.resource_type == 'unit_test' or not is_incremental() -%}
         {{ return(none) }}
     {%- endif -%}
+    {{ return(recorded_upstream_window_start(upstream, truncate_to_week)) }}
+{% endmacro %}
+
+{% macro recorded_upstream_window_start(upstream, truncate_to_week=false) %}
+    {#- upstream_window_start from the records alone, for any model that recorded its builds
+        in recompute_windows (an incremental mart, or a table reusing its last build). -#}
     {%- set windows = recompute_windows_relation() -%}
     {%- set found = run_query("
         with own_builds as (

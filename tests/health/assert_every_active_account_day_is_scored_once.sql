@@ -1,11 +1,17 @@
 -- Reconciliation: one fct_account_health_daily row for every active account-day, no other rows.
+-- A daily run reconciles the days fct_account_health_daily recomputed (its test window, on
+-- both sides); its older days are proven untouched by history_unchanged. A full check, and
+-- Spark, reconcile every day.
+{%- set window = test_window('fct_account_health_daily', 'score_date')
+    if target.type != 'spark' and flags.WHICH in ('test', 'build') else '' %}
+
 with active_days as (
 
     select
         account_id,
         score_date
     from {{ ref('int_account_days') }}
-    where is_active
+    where is_active{{ ' and ' ~ window if window }}
 
 ),
 
@@ -16,6 +22,9 @@ scored_days as (
         score_date,
         count(*) as row_count
     from {{ ref('fct_account_health_daily') }}
+    {%- if window %}
+    where {{ window }}
+    {%- endif %}
     group by account_id, score_date
 
 )

@@ -83,7 +83,7 @@ class DbtProject:
 
     def query_arrow(self, sql: str) -> pa.Table:
         with duckdb.connect(str(self.db_path)) as con:
-            return con.execute(sql).fetch_arrow_table()
+            return con.execute(sql).to_arrow_table()
 
     def manifest(self) -> dict[str, Any]:
         return json.loads((self.work_dir / "target" / "manifest.json").read_text())

@@ -39,7 +39,7 @@ engaged_user_days as {{ not_materialized() }} (
         activity_date
     from {{ ref('int_engaged_user_days') }}
     {%- if is_incremental() %}
-    where activity_date >= {{ incremental_recompute_date(2 * window_days) }}
+    where activity_date >= {{ incremental_recompute_date(window_days) }}
     {%- endif %}
 
 ),
@@ -62,7 +62,7 @@ feature_use_days as {{ not_materialized() }} (
         usage_date
     from {{ ref('int_feature_use_days') }}
     {%- if is_incremental() %}
-    where usage_date >= {{ incremental_recompute_date(2 * window_days) }}
+    where usage_date >= {{ incremental_recompute_date(window_days) }}
     {%- endif %}
 
 ),

@@ -1,6 +1,8 @@
 {#- An explicit as-of or first scoring date outside the product data fails the run with a
     message naming the var, instead of building empty marts; so does a span longer than the
-    day spine (day_numbers: 10,000 days). -#}
+    day spine (day_numbers: 10,000 days). A run or build looks the bounds up once and builds
+    the spine from them as literals; otherwise (compile, docs) the SQL computes them. -#}
+{%- set looked_up = none -%}
 {%- if execute and flags.WHICH in ('run', 'build') -%}
     {%- set bounds_query -%}
         select
@@ -25,9 +27,30 @@
     {%- if (modules.datetime.date.fromisoformat(as_of | string) - modules.datetime.date.fromisoformat(first_score[:10])).days > 9999 -%}
         {{ exceptions.raise_compiler_error('The scoring span ' ~ first_score ~ ' .. ' ~ as_of ~ ' is longer than 10,000 days: set var scoring_start_date, or check var min_plausible_date') }}
     {%- endif -%}
+    {%- set looked_up = {
+        'first_activity': date_literal(as_datetime(first_activity)),
+        'as_of': date_literal(as_datetime(as_of)),
+    } -%}
 {%- endif -%}
 
-with activity as (
+{%- set scoring_start_date = health_date_var('scoring_start_date') %}
+{%- set first_full_window = health_number_var('usage_window_days') - 1 %}
+
+with
+{%- if looked_up %}
+
+bounds as (
+
+    select
+        {{ looked_up.first_activity }} as product_data_start_date,
+        {{ scoring_start_date or add_days(first_full_window, looked_up.first_activity) }}
+            as first_score_date,
+        {{ looked_up.as_of }} as last_score_date
+
+),
+{%- else %}
+
+activity as (
 
     select activity_date from {{ ref('stg_product__user_activity_daily') }}
 
@@ -37,8 +60,6 @@ bounds as (
 
     select
         min(activity_date) as product_data_start_date,
-        {%- set scoring_start_date = health_date_var('scoring_start_date') %}
-        {%- set first_full_window = health_number_var('usage_window_days') - 1 %}
         {%- if scoring_start_date is not none %}
         {{ scoring_start_date }} as first_score_date,
         {%- else %}
@@ -48,6 +69,7 @@ bounds as (
     from activity
 
 ),
+{%- endif %}
 
 day_numbers as (
 

@@ -8,10 +8,15 @@
     next one), found without recursion: each trigger's successor is the first trigger after
     its close, and the triggers reached from an account-play's first one are collected by
     doubling the jumps (2^12 actions per account and play at most). The table is rebuilt
-    from the incremental trigger table at each run; every date in it is <= the last scored
-    day, so the queue on day D is the queue a build of the data up to D shows. -#}
+    at each run; every date in it is <= the last scored day, so the queue on day D is the
+    queue a build of the data up to D shows. A daily run on DuckDB keeps the chain of its
+    last build up to each account-play's last action closed before the first trigger day
+    int_csm_play_events recomputed since (no trigger before that day changed, so that part
+    of the chain cannot change) and chains only the triggers after that action's close
+    (macro csm_actions_kept_before). -#}
 {%- set doublings = 12 -%}
 {%- set text = dbt.type_string() -%}
+{%- set kept_before = csm_actions_kept_before() -%}
 
 with plays as (
 
@@ -54,14 +59,59 @@ events as (
 
     select
         closing.*,
-        row_number() over (
-            partition by closing.account_id, closing.play_id order by closing.trigger_date
-        ) as trigger_seq,
         {{ earliest_date(
             'closing.done_date',
             earliest_date('closing.superseded_date', 'closing.expired_date')
         ) }} as closed_date
     from closing
+
+),
+{%- if kept_before %}
+
+-- the last build's actions closed before the first recomputed trigger day: final
+kept_actions as (
+
+    select
+        action_id,
+        account_id,
+        play_id,
+        closed_date
+    from {{ this }}
+    where closed_date < {{ kept_before }}
+
+),
+
+-- each account-play's chain is settled up to its last kept action's close
+settled as (
+
+    select
+        account_id,
+        play_id,
+        max(closed_date) as settled_date
+    from kept_actions
+    group by account_id, play_id
+
+),
+{%- endif %}
+
+-- the triggers chained in this run, numbered per account and play: every trigger, or (a
+-- daily run) those after the account-play's settled close, the first of which opens the
+-- action that follows its last kept one
+chained as (
+
+    select
+        events.*,
+        row_number() over (
+            partition by events.account_id, events.play_id order by events.trigger_date
+        ) as trigger_seq
+    from events
+    {%- if kept_before %}
+    left join settled
+        on
+            events.account_id = settled.account_id
+            and events.play_id = settled.play_id
+    where settled.settled_date is null or events.trigger_date > settled.settled_date
+    {%- endif %}
 
 ),
 
@@ -75,7 +125,7 @@ probes as (
         0 as probe_kind,
         trigger_seq,
         cast(null as {{ dbt.type_bigint() }}) as from_seq
-    from events
+    from chained
     union all
     select
         account_id,
@@ -84,7 +134,7 @@ probes as (
         1 as probe_kind,
         cast(null as {{ dbt.type_bigint() }}) as trigger_seq,
         trigger_seq as from_seq
-    from events
+    from chained
     where closed_date is not null
 
 ),
@@ -110,17 +160,17 @@ successors as (
 chain_0 as (
 
     select
-        events.account_id,
-        events.play_id,
-        events.trigger_seq,
+        chained.account_id,
+        chained.play_id,
+        chained.trigger_seq,
         successors.next_seq as jump_seq,
-        events.trigger_seq = 1 as is_reached
-    from events
+        chained.trigger_seq = 1 as is_reached
+    from chained
     left join successors
         on
-            events.account_id = successors.account_id
-            and events.play_id = successors.play_id
-            and events.trigger_seq = successors.trigger_seq
+            chained.account_id = successors.account_id
+            and chained.play_id = successors.play_id
+            and chained.trigger_seq = successors.trigger_seq
             and successors.probe_kind = 1
 
 ),
@@ -194,14 +244,22 @@ chain_{{ step + 1 }} as {{ materialized_cte() }} (
 ),
 {%- endfor %}
 
+-- the triggers that open actions
 reached as (
 
-    select
-        account_id,
-        play_id,
-        trigger_seq
-    from chain_{{ doublings }}
-    where is_reached
+    select chained.trigger_id
+    from chain_{{ doublings }} as last_step
+    inner join chained
+        on
+            last_step.account_id = chained.account_id
+            and last_step.play_id = chained.play_id
+            and last_step.trigger_seq = chained.trigger_seq
+    where last_step.is_reached
+    {%- if kept_before %}
+    union all
+    select action_id as trigger_id
+    from kept_actions
+    {%- endif %}
 
 ),
 
@@ -217,10 +275,7 @@ opened as (
         ) as next_opened_date
     from events
     inner join reached
-        on
-            events.account_id = reached.account_id
-            and events.play_id = reached.play_id
-            and events.trigger_seq = reached.trigger_seq
+        on events.trigger_id = reached.trigger_id
 
 ),
 

@@ -129,9 +129,15 @@ groups as (
         sum(case when is_played then 0 else churned end) as not_played_churned,
         count(case when is_played then score_change end) as played_scored,
         count(case when not is_played then score_change end) as not_played_scored,
-        -- to 1e-9: a sum's last bits follow the order the engine adds the rows in
-        round(avg(case when is_played then score_change end), 9) as played_score_change,
-        round(avg(case when not is_played then score_change end), 9) as not_played_score_change,
+        -- the means summed exactly (a double sum's last bits follow the order the engine adds
+        -- the rows in, and a mean on a rounding tie would then round either way); the
+        -- variances to 1e-9
+        cast(
+            round({{ exact_avg('case when is_played then score_change end') }}, 9) as double
+        ) as played_score_change,
+        cast(
+            round({{ exact_avg('case when not is_played then score_change end') }}, 9) as double
+        ) as not_played_score_change,
         round(var_samp(case when is_played then score_change end), 9) as played_score_variance,
         round(
             var_samp(case when not is_played then score_change end), 9

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -180,20 +181,32 @@ def test_incremental_days_equal_a_full_refresh(
         " where table_name = 'stakeholder_events'"
     ) == [("not_available",)]
     log = project.work_dir / "logs" / "dbt.log"
+    kept_before: dict[int, date] = {}
     for days in (148, 149):
         logged_before = len(log.read_text())
         delivery = next_day_delivery(tmp_path / f"day_{days + 1}", accounts=80, days=days, seed=7)
         deliver_next_day(delivery, raw)
         result = project.invoke("build", *DAILY)
         assert result.success, result.exception
-        recomputed = set(
-            re.findall(r"(\w+): an optional raw table", log.read_text()[logged_before:])
-        )
+        logged = log.read_text()[logged_before:]
+        recomputed = set(re.findall(r"(\w+): an optional raw table", logged))
         # Day 149 brings the stakeholder events: the models reading them recompute their
         # history; day 150 changes no availability.
         assert recomputed == (RECOMPUTED_FOR_STAKEHOLDER_EVENTS if days == 148 else set())
+        (kept,) = re.findall(r"fct_csm_actions: keeping the actions closed before (\S+);", logged)
+        kept_before[days + 1] = date.fromisoformat(kept)
     last_days = project.query("select count(*) from marts.fct_account_health_daily")[0][0]
     assert last_days > first_days
+    # The action queue keeps its last build's actions closed before the first trigger day
+    # int_csm_play_events recomputed: on day 149 that is before every trigger (the triggers'
+    # history was recomputed), on day 150 the playbook's longest expiry plus the lookback
+    # before day 149; it chains only the triggers after them, and equals the full build.
+    (first_trigger, last_day, longest_expiry) = project.query(
+        "select min(trigger_date), max(trigger_date),"
+        " (select max(expire_days) from config.csm_plays) from intermediate.int_csm_play_events"
+    )[0]
+    assert kept_before[149] <= first_trigger
+    assert (last_day - kept_before[150]).days == 1 + 3 + longest_expiry
     for relation in (*HEALTH_MARTS, *INCREMENTAL_INTERMEDIATES):
         assert table_rows(project, relation) == table_rows(full_project, relation), relation
     # The last run rewrote a window of each model replaced by window, not its whole table,

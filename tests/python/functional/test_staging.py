@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import shutil
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -287,3 +289,77 @@ def test_portfolio_summary_prints_quality_and_segments(
     assert "user_activity_daily" in text
     for segment in ("SMB", "Mid-Market", "Enterprise"):
         assert segment in text
+
+
+def as_of_rule(counts: dict[date, int], share: float = 0.1) -> date | None:
+    """The as-of rule read plainly: the latest activity day with at least `share` of the
+    most active accounts on it and its 28 preceding activity days."""
+    days = sorted(counts)
+    qualifying = [
+        day
+        for i, day in enumerate(days)
+        if counts[day] >= share * max(counts[d] for d in days[max(0, i - 28) : i + 1])
+    ]
+    return max(qualifying, default=None)
+
+
+def test_the_as_of_search_reads_back_only_as_far_as_it_must(tmp_path: Path) -> None:
+    """A run finds the as-of date by reading the newest activity first and reaching back
+    only until a day qualifies; on activity shapes that defeat a short look, it gives the
+    date the rule gives over the whole history."""
+    start = date(2024, 1, 1)
+    shapes: dict[str, dict[date, int]] = {
+        # every day, steady: the last day qualifies, the first span finds it
+        "steady": {start + timedelta(days=i): 40 for i in range(200)},
+        # one activity day a week, a burst of 100 accounts every 28th: every quiet day has a
+        # burst among its 28 preceding activity days, so the latest burst is the date, 27
+        # weeks before the end; a short span would judge quiet days without their burst
+        "weekly_bursts": {
+            start + timedelta(days=7 * i): 100 if i % 28 == 0 else 5 for i in range(140)
+        },
+        # a day of one account two years after the data (as a stray row would): it never
+        # qualifies, and the search reaches back across the gap
+        "stray_day": {start + timedelta(days=i): 60 for i in range(120)}
+        | {start + timedelta(days=850): 1},
+        # fewer than 28 activity days: every day is judged over the whole history
+        "short": {start + timedelta(days=i): 10 + i for i in range(20)},
+        "empty": {},
+    }
+    project = project_for(tmp_path, tmp_path / "raw")
+    with duckdb.connect(str(project.db_path)) as con:
+        con.execute("create schema shapes")
+        for name, counts in shapes.items():
+            rows = [
+                (f"acc_{n:04d}", day) for day, accounts in counts.items() for n in range(accounts)
+            ]
+            con.execute(f"create table shapes.{name} (account_id varchar, activity_date date)")
+            if rows:
+                con.executemany(f"insert into shapes.{name} values (?, ?)", rows)
+    logged: list[dict[str, Any]] = []
+
+    def collect(event: Any) -> None:
+        if event.info.name == "JinjaLogInfo" and event.data.msg.startswith("as_of_date "):
+            logged.append(json.loads(event.data.msg.removeprefix("as_of_date ")))
+
+    spans = [1, 7, 91]
+    result = project.invoke(
+        "run-operation",
+        "as_of_date_report",
+        "--args",
+        json.dumps({"relations": [f"shapes.{name}" for name in shapes], "spans": spans}),
+        callbacks=[collect],
+    )
+    assert result.success, result.exception
+    assert len(logged) == len(shapes) * len(spans)
+    for item in logged:
+        expected = as_of_rule(shapes[item["relation"].removeprefix("shapes.")])
+        assert item["whole"] == item["searched"] == (expected and expected.isoformat()), item
+    read = {(item["relation"], item["first_span_days"]): item["spans_read"] for item in logged}
+    # the steady shape is found in the first span; the others reach back, growing 4 times
+    assert read[("shapes.steady", 91)] == [91]
+    assert read[("shapes.steady", 1)] == [1, 4, 16, 64]
+    assert read[("shapes.weekly_bursts", 91)] == [91, 364, None]
+    assert read[("shapes.stray_day", 91)] == [91, 364, None]
+    assert read[("shapes.empty", 91)] == []
+    assert as_of_rule(shapes["weekly_bursts"]) == start + timedelta(days=7 * 112)
+    assert as_of_rule(shapes["stray_day"]) == start + timedelta(days=119)
