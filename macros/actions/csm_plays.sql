@@ -67,9 +67,9 @@
     {%- endif -%}
     {%- set kept_before = recorded_upstream_window_start('int_csm_play_events') -%}
     {%- if kept_before and announce -%}
-        {{ log(this.identifier ~ ': keeping the actions closed before ' ~ kept_before | replace("cast('", '') | replace("' as date)", '') ~ '; chaining the triggers after them', info=true) }}
+        {{ log(this.identifier ~ ': keeping the actions closed before ' ~ kept_before.strftime('%Y-%m-%d') ~ '; chaining the triggers after them', info=true) }}
     {%- endif -%}
-    {{ return(kept_before) }}
+    {{ return(date_literal(kept_before)) }}
 {% endmacro %}
 
 {% macro record_csm_actions_window() %}

@@ -60,8 +60,8 @@
     {%- set search = namespace(span=first_span_days, done=last_day is none, found=none, spans=[]) -%}
     {%- for attempt in range(40) -%}
         {%- if not search.done -%}
-        {%- set span_start = last_day - modules.datetime.timedelta(days=search.span) -%}
-        {%- set whole = span_start <= first_day -%}
+        {%- set whole = search.span >= (last_day - first_day).days -%}
+        {%- set span_start = none if whole else last_day - modules.datetime.timedelta(days=search.span) -%}
         {%- set searched -%}
             select max(case when is_judged and active_accounts >= {{ health_number_var('as_of_min_active_share') }} * peak_accounts then activity_date end)
             from (

@@ -241,12 +241,13 @@ left join (
     {%- if not execute or model.resource_type == 'unit_test' or not is_incremental() -%}
         {{ return(none) }}
     {%- endif -%}
-    {{ return(recorded_upstream_window_start(upstream, truncate_to_week)) }}
+    {{ return(date_literal(recorded_upstream_window_start(upstream, truncate_to_week))) }}
 {% endmacro %}
 
 {% macro recorded_upstream_window_start(upstream, truncate_to_week=false) %}
-    {#- upstream_window_start from the records alone, for any model that recorded its builds
-        in recompute_windows (an incremental mart, or a table reusing its last build). -#}
+    {#- upstream_window_start from the records alone, as a date (none: every row), for any
+        model that recorded its builds in recompute_windows (an incremental mart, or a table
+        reusing its last build). -#}
     {%- set windows = recompute_windows_relation() -%}
     {%- set found = run_query("
         with own_builds as (
@@ -295,7 +296,7 @@ left join (
     {%- if truncate_to_week -%}
         {%- set start = start - modules.datetime.timedelta(days=start.weekday()) -%}
     {%- endif -%}
-    {{ return(date_literal(start)) }}
+    {{ return(start) }}
 {% endmacro %}
 
 {% macro replace_window(upstream, column, truncate_to_week=false, also_delete=none) %}

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from dbt.cli.main import dbtRunnerResult
 from harness import (
+    PROJECT_DIR,
     DbtProject,
     HealthgenExtract,
     copy_of,
@@ -20,6 +21,8 @@ from harness import (
     statuses,
     table_rows,
 )
+
+from customer_health.churn_model.cli import project_vars
 
 pytestmark = pytest.mark.functional
 
@@ -206,7 +209,8 @@ def test_incremental_days_equal_a_full_refresh(
         " (select max(expire_days) from config.csm_plays) from intermediate.int_csm_play_events"
     )[0]
     assert kept_before[149] <= first_trigger
-    assert (last_day - kept_before[150]).days == 1 + 3 + longest_expiry
+    lookback = project_vars(PROJECT_DIR)["incremental_lookback_days"]
+    assert (last_day - kept_before[150]).days == 1 + lookback + longest_expiry
     for relation in (*HEALTH_MARTS, *INCREMENTAL_INTERMEDIATES):
         assert table_rows(project, relation) == table_rows(full_project, relation), relation
     # The last run rewrote a window of each model replaced by window, not its whole table,
