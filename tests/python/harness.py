@@ -40,7 +40,13 @@ class DbtProject:
         dbt_vars: dict[str, Any] | None = None,
         env: dict[str, str] | None = None,
         callbacks: list[Callable[[Any], None]] | None = None,
+        unit_tests: bool = False,
     ) -> dbtRunnerResult:
+        """Run a dbt command on this project. A `build` or `test` leaves the unit tests out
+        unless `unit_tests`: they test the SQL with fixed inputs, not the data, so they run
+        once on DuckDB, in the `clean_build` fixture (test_scoring checks it ran them all)."""
+        if args and args[0] in ("build", "test") and not unit_tests:
+            args = (*args, "--exclude-resource-type", "unit_test")
         env = {
             "HEALTH_RAW_DIR": str(self.raw_dir),
             "HEALTH_DB_PATH": str(self.db_path),

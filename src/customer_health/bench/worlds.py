@@ -385,12 +385,13 @@ def validate_world(
         "--indirect-selection",
         "cautious",
     ]
+    models_only = ["--exclude", "resource_type:test", "resource_type:unit_test"]
     command = [
         str(dbt),
         "build",
         "--select",
         *SELECT,
-        *(tests if data_tests else ["--exclude", "resource_type:test"]),
+        *(tests if data_tests else models_only),
         "--target-path",
         str(target),
         "--log-path",

@@ -11,10 +11,11 @@ from harness import DbtProject, HealthgenExtract, project_for
 def clean_build(
     tmp_path_factory: pytest.TempPathFactory, healthgen_extract: HealthgenExtract
 ) -> tuple[DbtProject, dbtRunnerResult]:
-    """Clean generated data (80 accounts x 150 days), built once."""
+    """Clean generated data (80 accounts x 150 days), built once, with every unit test (the
+    suite's one DuckDB run of them; the other builds leave them out)."""
     tmp = tmp_path_factory.mktemp("clean")
     project = project_for(tmp, healthgen_extract(accounts=80, days=150, seed=7))
-    return project, project.invoke("build")
+    return project, project.invoke("build", unit_tests=True)
 
 
 @pytest.fixture(scope="session")

@@ -78,8 +78,6 @@ def build_tree(project: DbtProject, variant: str, **dbt_vars: Any) -> dbtRunnerR
         "build",
         "--select",
         *TREE_MODELS.split(),
-        "--exclude",
-        "test_type:unit",
         "--indirect-selection",
         "cautious",
         dbt_vars=dbt_vars or None,
