@@ -109,6 +109,18 @@ def statuses(result: dbtRunnerResult) -> dict[str, str]:
     }
 
 
+def broken_rules(
+    project: DbtProject, result: dbtRunnerResult, test_name: str
+) -> dict[tuple[str, str], int]:
+    """(column, rule) -> failing rows, as the column_values test `test_name` of the build
+    `result` finds them on the project's database now (its compiled query run again)."""
+    assert result.result is not None, result.exception
+    compiled = next(
+        item.node.compiled_code for item in result.result.results if item.node.name == test_name
+    )
+    return {(column, rule): rows for column, rule, rows in project.query(compiled)}
+
+
 def raw_row_counts(raw_dir: Path) -> dict[str, int]:
     """Rows per raw table, read straight from the Parquet files."""
     counts = {}

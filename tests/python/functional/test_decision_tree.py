@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from dbt.cli.main import dbtRunnerResult
-from harness import DbtProject, copy_project, project_for, statuses
+from harness import DbtProject, broken_rules, copy_project, project_for, statuses
 
 from customer_health.decision_tree import load_dag
 
@@ -180,7 +180,11 @@ def test_other_answer_labels_and_a_rebinding_need_no_code_change(
         results = {}
         for variant in ("python", "sql"):
             build = build_tree(tree_project, variant, decision_tree_path=str(dsl))
-            assert statuses(build)["not_null_fct_account_health_decision_tree_outcome_id"] == "fail"
+            assert statuses(build)["column_values_fct_account_health_decision_tree"] == "fail"
+            broken = broken_rules(
+                tree_project, build, "column_values_fct_account_health_decision_tree"
+            )
+            assert list(broken) == [("outcome_id", "not_null")]
             results[variant] = tree_rows(tree_project)
     finally:
         seed.write_text(original_seed)

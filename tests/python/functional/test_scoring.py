@@ -13,6 +13,7 @@ from harness import (
     PROJECT_DIR,
     DbtProject,
     HealthgenExtract,
+    broken_rules,
     copy_of,
     copy_project,
     deliver_next_day,
@@ -323,7 +324,13 @@ CONFIG_BREAKS = {
         "health_score_overrides.csv",
         "2025-06-02,2025-06-30",
         "2025-06-02,",
-        "not_null_health_score_overrides_expires_at",
+        "column_values_health_score_overrides",
+    ),
+    "weights_for_an_unknown_segment": (
+        "health_score_weights.csv",
+        "all,all,usage,0.30",
+        "Mid Market,all,usage,0.30",
+        "column_values_health_score_weights",
     ),
     "play_for_an_unknown_flag": (
         "csm_plays.csv",
@@ -343,6 +350,12 @@ CONFIG_BREAKS = {
         "usage,usage_trend_ratio,",
         "assert_scoring_rules_match_the_scored_signals",
     ),
+}
+
+# The column and rule a column_values test reports for a break.
+BROKEN_RULES = {
+    "override_without_expiry": ("expires_at", "not_null"),
+    "weights_for_an_unknown_segment": ("segment", "accepted_values"),
 }
 
 
@@ -373,6 +386,9 @@ def test_broken_configuration_fails_its_test(
     )
     outcome = statuses(result)
     assert outcome.get(failing_test) == "fail", {k: v for k, v in outcome.items() if v != "pass"}
+    if case in BROKEN_RULES:
+        # the merged column test names the one rule the row breaks
+        assert broken_rules(project, result, failing_test) == {BROKEN_RULES[case]: 1}
 
 
 def test_without_enough_churns_there_is_no_churn_model_and_the_marts_say_so(
