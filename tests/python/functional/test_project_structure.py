@@ -63,6 +63,24 @@ def test_every_model_has_a_primary_key_test(
     assert missing == []
 
 
+def test_plain_column_rules_are_in_the_models_column_values_test(
+    clean_build: tuple[DbtProject, dbtRunnerResult],
+) -> None:
+    """A not_null or accepted_values test with no config of its own (a where, a tag, a
+    severity) belongs in its model's column_values test: one node and one scan per model
+    (docs/decisions.md)."""
+    project, _ = clean_build
+    plain = []
+    for node in project.manifest()["nodes"].values():
+        name = (node.get("test_metadata") or {}).get("name")
+        if node["resource_type"] != "test" or name not in ("not_null", "accepted_values"):
+            continue
+        config = node["config"]
+        if not (config.get("where") or config.get("tags") or config["severity"] != "ERROR"):
+            plain.append(node["name"])
+    assert plain == []
+
+
 def test_every_mart_enforces_its_contract(
     clean_build: tuple[DbtProject, dbtRunnerResult],
 ) -> None:
