@@ -9,7 +9,7 @@
     {%- if not execute or flags.WHICH in ('seed', 'deps', 'clean', 'debug', 'parse', 'list', 'ls', 'run-operation') -%}
         {{ return('') }}
     {%- endif -%}
-    {%- set shapes = adapter.dispatch('raw_table_shapes', 'customer_health')() -%}
+    {%- set shapes = raw_table_shapes() -%}
     {#- Only the tables the selected nodes read: a selection that reads no raw data (the
         decision tree on its own, a seed) needs none. -#}
     {%- set in_scope = raw_tables_upstream(selected_resources) -%}
@@ -32,7 +32,7 @@
         {{ exceptions.raise_compiler_error('The raw data does not meet its contract (docs/raw-data-contract.md):\n  - ' ~ problems | join('\n  - ')) }}
     {%- endif -%}
     {%- set statements = [
-        adapter.dispatch('create_schema_statement', 'customer_health')(var('intake_schema')),
+        create_schema_statement(var('intake_schema')),
         create_incremental_inputs_statement(),
     ] + ([] if target.type == 'spark' else [create_monthly_keys_statement()]) + recompute_window_statements() -%}
     {%- for source_name, table_name in in_scope -%}
@@ -100,12 +100,20 @@
     {%- endif -%}
 {% endmacro %}
 
+{% macro create_schema_statement(schema_name) %}
+    {{ return(adapter.dispatch('create_schema_statement', 'customer_health')(schema_name)) }}
+{% endmacro %}
+
 {% macro default__create_schema_statement(schema_name) %}
     {{ return('create schema if not exists ' ~ schema_name) }}
 {% endmacro %}
 
 {% macro spark__create_schema_statement(schema_name) %}
     {{ return('create database if not exists ' ~ schema_name) }}
+{% endmacro %}
+
+{% macro raw_table_shapes() %}
+    {{ return(adapter.dispatch('raw_table_shapes', 'customer_health')()) }}
 {% endmacro %}
 
 {% macro duckdb__raw_table_shapes() %}

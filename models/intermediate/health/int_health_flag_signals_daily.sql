@@ -271,22 +271,71 @@ advanced_spans as (
 
 ),
 
+-- the days on which the set of advanced features an account uses can change: a span's
+-- first day and the day after its last
+advanced_changes as (
+
+    select
+        account_id,
+        from_date as change_date
+    from advanced_spans
+    union distinct
+    select
+        account_id,
+        {{ add_days(1, 'to_date') }} as change_date
+    from advanced_spans
+
+),
+
+-- the periods between those days, over which the set stays the same (the last, open, one
+-- follows every span, so no feature is in use in it)
+advanced_periods as (
+
+    select
+        account_id,
+        change_date as from_date,
+        {{ add_days(-1, 'lead(change_date) over (partition by account_id order by change_date)') }}
+            as to_date
+    from advanced_changes
+
+),
+
+-- each period's features, named once per period rather than once per day: a feature in use
+-- on a period's first day is in use throughout it, as no span starts or ends inside one
+advanced_period_features as (
+
+    select
+        advanced_periods.account_id,
+        advanced_periods.from_date,
+        advanced_periods.to_date,
+        count(*) as advanced_features_used,
+        {{ dbt.listagg('features.feature_name', "', '", 'order by features.feature_name') }}
+            as advanced_feature_names
+    from advanced_periods
+    inner join advanced_spans
+        on
+            advanced_periods.account_id = advanced_spans.account_id
+            and advanced_periods.from_date
+            between advanced_spans.from_date and advanced_spans.to_date
+    inner join features
+        on advanced_spans.feature_id = features.feature_id
+    group by advanced_periods.account_id, advanced_periods.from_date, advanced_periods.to_date
+
+),
+
 advanced_feature_days as (
 
     select
         account_days.account_id,
         account_days.score_date,
-        count(*) as advanced_features_used,
-        {{ dbt.listagg('features.feature_name', "', '", 'order by features.feature_name') }}
-            as advanced_feature_names
+        advanced_period_features.advanced_features_used,
+        advanced_period_features.advanced_feature_names
     from account_days
-    inner join advanced_spans
+    inner join advanced_period_features
         on
-            account_days.account_id = advanced_spans.account_id
-            and account_days.score_date between advanced_spans.from_date and advanced_spans.to_date
-    inner join features
-        on advanced_spans.feature_id = features.feature_id
-    group by account_days.account_id, account_days.score_date
+            account_days.account_id = advanced_period_features.account_id
+            and account_days.score_date
+            between advanced_period_features.from_date and advanced_period_features.to_date
 
 ),
 
