@@ -22,6 +22,7 @@ import duckdb
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+import yaml
 from harness import (
     PROJECT_DIR,
     DbtProject,
@@ -232,6 +233,29 @@ def compare(duckdb_path: Path, spark_work: Path) -> subprocess.CompletedProcess[
         text=True,
         check=False,
     )
+
+
+def test_the_local_spark_jvm_runs_the_parallel_garbage_collector() -> None:
+    """The local Spark runs in one JVM started with the profile's driver options: they choose
+    the parallel collector, and this Java starts with them (an option it does not know
+    would stop every Spark build)."""
+    if shutil.which("java") is None:
+        pytest.fail("The Spark build needs Java 17 (apt-get install openjdk-17-jre-headless)")
+    profile = yaml.safe_load((PROJECT_DIR / "profiles.yml").read_text())
+    parameters = profile["customer_health"]["outputs"]["spark"]["server_side_parameters"]
+    options = [
+        o for o in parameters["spark.driver.extraJavaOptions"].split() if o.startswith("-XX:")
+    ]
+    completed = subprocess.run(
+        ["java", *options, "-XX:+PrintCommandLineFlags", "-version"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    flags = (completed.stdout + completed.stderr).split()
+    assert "-XX:+UseParallelGC" in flags
+    assert "-XX:+UseG1GC" not in flags
 
 
 def test_spark_incremental_build_equals_the_duckdb_full_build(builds: Builds) -> None:
