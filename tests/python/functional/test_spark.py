@@ -109,6 +109,11 @@ def build_vars(scorecard: Path) -> str:
     )
 
 
+def require_java() -> None:
+    if shutil.which("java") is None:
+        pytest.fail("The Spark build needs Java 17 (apt-get install openjdk-17-jre-headless)")
+
+
 @dataclass
 class Builds:
     """The same raw files built on Spark (full, then incremental) and on DuckDB (full)."""
@@ -167,8 +172,7 @@ def run_sql(work: Path, model: str) -> str:
 
 @pytest.fixture(scope="module")
 def builds(tmp_path_factory: pytest.TempPathFactory) -> Builds:
-    if shutil.which("java") is None:
-        pytest.fail("The Spark build needs Java 17 (apt-get install openjdk-17-jre-headless)")
+    require_java()
     tmp = tmp_path_factory.mktemp("engines")
     scorecard = scorecard_file(tmp / "scorecard.parquet")
     cache, raw = extract_with_next_day(tmp, accounts=100, days=120, seed=13)
@@ -239,8 +243,7 @@ def test_the_local_spark_jvm_runs_the_parallel_garbage_collector() -> None:
     """The local Spark runs in one JVM started with the profile's driver options: they choose
     the parallel collector, and this Java starts with them (an option it does not know
     would stop every Spark build)."""
-    if shutil.which("java") is None:
-        pytest.fail("The Spark build needs Java 17 (apt-get install openjdk-17-jre-headless)")
+    require_java()
     profile = yaml.safe_load((PROJECT_DIR / "profiles.yml").read_text())
     parameters = profile["customer_health"]["outputs"]["spark"]["server_side_parameters"]
     options = [
